@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class CrmSyncConfig(AppConfig):
+    name = "crm_sync"

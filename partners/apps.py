@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PartnersConfig(AppConfig):
+    name = "partners"
+    verbose_name = _("Partners")
+
+    def ready(self) -> None:
+        from prm import events
+
+        from partners import receivers
+
+        events.tenant_created.connect(receivers.add_tenant_defaults, dispatch_uid="partners.tenant_defaults")

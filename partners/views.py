@@ -1,0 +1,24 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+
+from partners import selectors
+
+
+@login_required
+def partner_list(request):
+    """Staff see the partner directory; partner people go straight to their own organisation."""
+    membership = request.membership
+    if not membership.is_staff_role:
+        partner = selectors.partner_for_member(membership)
+        if partner is None:
+            return render(request, "partners/partner_none.html")
+        return redirect("partners:detail", slug=partner.slug)
+    partners = selectors.partners_visible_to(membership).order_by("name")
+    return render(request, "partners/partner_list.html", {"partners": partners})
+
+
+@login_required
+def partner_detail(request, slug: str):
+    partner = selectors.get_partner_for_member(request.membership, slug)
+    people = selectors.partner_people(partner)
+    return render(request, "partners/partner_detail.html", {"partner": partner, "people": people})
