@@ -35,18 +35,32 @@ class PartnerAdmin(TenantModelAdmin):
     list_select_related = ["partner_type", "tier"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["public_id", "created_at", "updated_at"]
-    fields = ["name", "slug", "partner_type", "tier", "stage", "country", "region", "website_domain",
-              "public_id", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "slug",
+        "partner_type",
+        "tier",
+        "stage",
+        "country",
+        "region",
+        "website_domain",
+        "public_id",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [PartnerMembershipInline]
+    autocomplete_fields = ["partner_type", "tier"]
 
 
 @admin.register(PartnerType, site=tenant_admin_site)
 class PartnerTypeAdmin(TenantAdminOnly):
     list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Tier, site=tenant_admin_site)
 class TierAdmin(TenantAdminOnly):
     list_display = ["name", "rank", "slug"]
+    search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

@@ -7,8 +7,7 @@ class PartnersConfig(AppConfig):
     verbose_name = _("Partners")
 
     def ready(self) -> None:
-        from prm import events
-
         from partners import receivers
+        from prm import events
 
         events.tenant_created.connect(receivers.add_tenant_defaults, dispatch_uid="partners.tenant_defaults")

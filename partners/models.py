@@ -34,7 +34,7 @@ class Stage(models.TextChoices):
 class PartnerType(TenantOwnedModel):
     """A kind of partner the program recruits: reseller, MSP, systems integrator, referral, technology."""
 
-    slug = models.SlugField(_("slug"), max_length=40, validators=[slug_validator])
+    slug = models.CharField(_("slug"), max_length=40, validators=[slug_validator])
     name = models.CharField(_("name"), max_length=80)
     description = models.TextField(_("description"), blank=True)
 
@@ -54,9 +54,11 @@ class PartnerType(TenantOwnedModel):
 class Tier(TenantOwnedModel):
     """A program level (Registered, Silver, Gold, Platinum). Criteria and evaluation live in incentives."""
 
-    slug = models.SlugField(_("slug"), max_length=40, validators=[slug_validator])
+    slug = models.CharField(_("slug"), max_length=40, validators=[slug_validator])
     name = models.CharField(_("name"), max_length=80)
-    rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("Higher is better; partners move up by rank."))
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), help_text=_("Higher is better; partners move up by rank.")
+    )
     description = models.TextField(_("description"), blank=True)
 
     class Meta:
@@ -93,8 +95,12 @@ class Partner(TenantOwnedModel):
     )
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166 code, such as DE or US."))
     region = models.CharField(_("region"), max_length=8, choices=Region.choices)
-    website_domain = models.CharField(_("website domain"), max_length=253, blank=True, validators=[domain_validator])
-    stage = models.CharField(_("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.APPLIED)
+    website_domain = models.CharField(
+        _("website domain"), max_length=253, blank=True, validators=[domain_validator]
+    )
+    stage = models.CharField(
+        _("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.APPLIED
+    )
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="partners", verbose_name=_("tier")
     )
@@ -110,7 +116,10 @@ class Partner(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "slug"], name="partner_slug_per_tenant"),
         ]
-        indexes = [models.Index(fields=["tenant", "stage"]), models.Index(fields=["tenant", "website_domain"])]
+        indexes = [
+            models.Index(fields=["tenant", "stage"]),
+            models.Index(fields=["tenant", "website_domain"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -127,8 +136,9 @@ class PartnerMembership(TenantOwnedModel):
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, related_name="partner_membership", verbose_name=_("membership")
     )
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships",
-                                verbose_name=_("partner"))
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("partner")
+    )
     title = models.CharField(_("job title"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -159,5 +169,3 @@ class PartnerGroupObjectPermission(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         abstract = False
-
-

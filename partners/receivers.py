@@ -11,11 +11,17 @@ DEFAULT_PARTNER_TYPES = [
     ("referral", _("Referral partner")),
     ("technology", _("Technology partner")),
 ]
-DEFAULT_TIERS = [("registered", _("Registered"), 10), ("silver", _("Silver"), 20), ("gold", _("Gold"), 30),
-                 ("platinum", _("Platinum"), 40)]
+DEFAULT_TIERS = [
+    ("registered", _("Registered"), 10),
+    ("silver", _("Silver"), 20),
+    ("gold", _("Gold"), 30),
+    ("platinum", _("Platinum"), 40),
+]
 
 
 def add_tenant_defaults(sender, tenant, **kwargs) -> None:
     """A new tenant starts with the usual partner types and tiers, which its admins can rename or extend."""
-    PartnerType.objects.bulk_create([PartnerType(tenant=tenant, slug=s, name=n) for s, n in DEFAULT_PARTNER_TYPES])
+    PartnerType.objects.bulk_create(
+        [PartnerType(tenant=tenant, slug=s, name=n) for s, n in DEFAULT_PARTNER_TYPES]
+    )
     Tier.objects.bulk_create([Tier(tenant=tenant, slug=s, name=n, rank=r) for s, n, r in DEFAULT_TIERS])

@@ -12,9 +12,11 @@ def partner_for_member(membership) -> Partner | None:
     """The partner organisation a partner-role membership belongs to."""
     if membership is None or not membership.is_partner_role:
         return None
-    link = PartnerMembership.objects.select_related("partner__partner_type", "partner__tier").filter(
-        membership=membership
-    ).first()
+    link = (
+        PartnerMembership.objects.select_related("partner__partner_type", "partner__tier")
+        .filter(membership=membership)
+        .first()
+    )
     return link.partner if link else None
 
 
@@ -44,6 +46,8 @@ def stage_counts() -> list[tuple[str, str, int]]:
 
 def partner_people(partner: Partner):
     """The people of a partner organisation with their roles."""
-    return PartnerMembership.objects.filter(partner=partner).select_related("membership__user").order_by(
-        "membership__role", "membership__user__email"
+    return (
+        PartnerMembership.objects.filter(partner=partner)
+        .select_related("membership__user")
+        .order_by("membership__role", "membership__user__email")
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +19,15 @@ from prm.models import STAFF_ROLES, Membership, ParkedTask, Role, Tenant, Tenant
 class ProgramSettingsAdmin(TenantAdminOnly):
     """The tenant's own row: branding, language, time zone, currency, staff MFA."""
 
-    fields = ["name", "logo", "primary_color", "default_language", "time_zone", "currency", "require_mfa_for_staff"]
+    fields = [
+        "name",
+        "logo",
+        "primary_color",
+        "default_language",
+        "time_zone",
+        "currency",
+        "require_mfa_for_staff",
+    ]
     list_display = ["name", "primary_color", "default_language", "time_zone", "currency"]
 
     def get_queryset(self, request):
@@ -44,6 +52,12 @@ class MembershipAddForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Partner people join through their partner (so they are tied to it); here the vendor's own staff.
         self.fields["role"].choices = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.filter(user__email__iexact=email).exists():
+            raise ValidationError(_("This person is already a member of this program."))
+        return email
 
 
 @admin.register(Membership, site=tenant_admin_site)
@@ -81,17 +95,13 @@ class MembershipAdmin(TenantAdminOnly):
                 services.membership_deactivate(membership=obj, acting_user=request.user)
             obj.save()
             return
-        try:
-            created = services.membership_add(
-                tenant=request.tenant,
-                email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"],
-                role=form.cleaned_data["role"],
-                acting_user=request.user,
-            )
-        except ValidationError as error:
-            messages.error(request, "; ".join(error.messages))
-            raise
+        created = services.membership_add(
+            tenant=request.tenant,
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data["full_name"],
+            role=form.cleaned_data["role"],
+            acting_user=request.user,
+        )
         obj.pk = created.pk
         obj.user = created.user
 

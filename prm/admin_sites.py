@@ -7,10 +7,14 @@ allauth's, so the admin gets the same rate limits, emailed-code login and two-fa
 
 from __future__ import annotations
 
+from functools import update_wrapper
+
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -46,8 +50,52 @@ class TenantAdminSite(admin.AdminSite):
         request.admin_site_may_enter = self.has_permission(request)
         return _allauth_login(request)
 
+    def admin_view(self, view, cacheable=False):
+        # Signed-in people without admin rights (partner people) get a 404 at once, not a trip through
+        # the login page: the admin does not exist for them.
+        inner = super().admin_view(view, cacheable)
+
+        def gate(request, *args, **kwargs):
+            if request.user.is_authenticated and not self.has_permission(request):
+                raise Http404
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(gate, inner)
+
     def logout(self, request, extra_context=None):
         return HttpResponseRedirect(resolve_url("account_logout"))
+
+    def password_change(self, request, extra_context=None):
+        return HttpResponseRedirect(resolve_url("account_change_password"))
+
+    def get_urls(self):
+        # Django's "view on site" shortcut loads the object through the unscoped base manager; ours goes
+        # through the scoped default manager, so another tenant's object is a 404 like everywhere else.
+        urls = super().get_urls()
+        for index, pattern in enumerate(urls):
+            if getattr(pattern, "name", None) == "view_on_site":
+                urls[index] = path(
+                    "r/<int:content_type_id>/<path:object_id>/",
+                    self.admin_view(view_on_site_scoped),
+                    name="view_on_site",
+                )
+        return urls
+
+
+def view_on_site_scoped(request, content_type_id: int, object_id: str):
+    try:
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    except ContentType.DoesNotExist as missing:
+        raise Http404 from missing
+    if model is None or not hasattr(model, "get_absolute_url"):
+        raise Http404
+    try:
+        obj = model._default_manager.filter(pk=object_id).first()
+    except (ValueError, ValidationError) as bad_id:
+        raise Http404 from bad_id
+    if obj is None:
+        raise Http404
+    return HttpResponseRedirect(obj.get_absolute_url())
 
 
 class PlatformAdminSite(admin.AdminSite):
@@ -62,8 +110,23 @@ class PlatformAdminSite(admin.AdminSite):
         request.admin_site_may_enter = self.has_permission(request)
         return _allauth_login(request)
 
+    def admin_view(self, view, cacheable=False):
+        # Signed-in people without admin rights (partner people) get a 404 at once, not a trip through
+        # the login page: the admin does not exist for them.
+        inner = super().admin_view(view, cacheable)
+
+        def gate(request, *args, **kwargs):
+            if request.user.is_authenticated and not self.has_permission(request):
+                raise Http404
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(gate, inner)
+
     def logout(self, request, extra_context=None):
         return HttpResponseRedirect(resolve_url("account_logout"))
+
+    def password_change(self, request, extra_context=None):
+        return HttpResponseRedirect(resolve_url("account_change_password"))
 
 
 tenant_admin_site = TenantAdminSite(name="admin")
@@ -98,10 +161,13 @@ class TenantModelAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return self._role(request) in self.editor_roles
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Django redirects to the changelist with a message naming the id; another tenant's object must
-        # look exactly like one that never existed.
-        raise Http404
+    def get_object(self, request, object_id, from_field=None):
+        # Django answers a missing object with a redirect naming the id, or a 403 when the role may not
+        # delete; another tenant's object must look exactly like one that never existed, before any of that.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
 
 
 class TenantAdminOnly(TenantModelAdmin):

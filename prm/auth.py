@@ -58,6 +58,11 @@ class AccountAdapter(DefaultAccountAdapter):
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
 
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth's emails speak as the tenant whose host the person used (templates/account/email/).
+        context.setdefault("tenant", getattr(self.request, "tenant", None))
+        super().send_mail(template_prefix, email, context)
+
     def format_email_subject(self, subject: str) -> str:
         tenant = getattr(self.request, "tenant", None)
         return f"[{tenant.name}] {subject}" if tenant else subject

@@ -31,7 +31,7 @@ def send(name: str, *, to: list[str], tenant, context: dict) -> None:
 
 
 def invitation(*, membership_id: int, tenant, invited_by=None) -> None:
-    """Tell a new member where their portal is and how to sign in (by emailed code, or by setting a password)."""
+    """Tell a new member where their portal is and how to sign in: by emailed code, or with a new password."""
     from prm.models import Membership
     from prm.tenancy import tenant_scope
 

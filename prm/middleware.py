@@ -56,7 +56,7 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # Health probes come by IP or an internal name: /healthz answers on any host, and reads no tenant data.
+        # Health probes come by IP or an internal name: /healthz answers on any host; it reads no tenant data.
         tenant = None if request.path_info == "/healthz" else resolve_host(request.get_host())
         request.tenant = tenant
         if tenant is None:
@@ -102,21 +102,23 @@ class TenantLocaleMiddleware:
         tenant = request.tenant
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         supported = {code for code, _name in settings.LANGUAGES}
-        language = chosen if chosen in supported else (tenant.default_language if tenant else settings.LANGUAGE_CODE)
-        translation.activate(language)
+        language = (
+            chosen if chosen in supported else (tenant.default_language if tenant else settings.LANGUAGE_CODE)
+        )
         request.LANGUAGE_CODE = language
-        if tenant is not None:
-            timezone.activate(zoneinfo.ZoneInfo(tenant.time_zone))
-        try:
+        # Both are thread state: set them for this request only, so the next request on the thread
+        # (another tenant's) starts clean.
+        with (
+            translation.override(language),
+            timezone.override(zoneinfo.ZoneInfo(tenant.time_zone) if tenant is not None else None),
+        ):
             response = self.get_response(request)
-        finally:
-            timezone.deactivate()
         response.headers.setdefault("Content-Language", language)
         return response
 
 
 class StaffMFAMiddleware:
-    """Where the tenant requires it, send staff without an authenticator to set one up before anything else."""
+    """Where the tenant requires it, staff without an authenticator must set one up before anything else."""
 
     allowed_prefixes = ("/accounts/", "/static/", "/healthz", "/i18n/")
 

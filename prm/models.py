@@ -42,9 +42,11 @@ def tenant_logo_path(tenant: Tenant, filename: str) -> str:
 class Tenant(models.Model):
     """A vendor running its partner program on this deployment."""
 
-    slug = models.SlugField(_("slug"), max_length=40, unique=True, validators=[slug_validator])
+    slug = models.CharField(_("slug"), max_length=40, unique=True, validators=[slug_validator])
     name = models.CharField(_("name"), max_length=120)
-    primary_color = models.CharField(_("brand colour"), max_length=7, default="#1d4ed8", validators=[color_validator])
+    primary_color = models.CharField(
+        _("brand colour"), max_length=7, default="#1d4ed8", validators=[color_validator]
+    )
     logo = models.ImageField(_("logo"), upload_to=tenant_logo_path, blank=True)
     default_language = models.CharField(
         _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
@@ -54,7 +56,9 @@ class Tenant(models.Model):
     require_mfa_for_staff = models.BooleanField(
         _("require two-factor authentication for staff"),
         default=False,
-        help_text=_("Tenant admins and channel managers must set up an authenticator app before they can work."),
+        help_text=_(
+            "Tenant admins and channel managers must set up an authenticator app before they can work."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
@@ -76,7 +80,9 @@ class Tenant(models.Model):
 class TenantDomain(models.Model):
     """A host name that resolves to a tenant. Platform data: read before any tenant scope exists."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains", verbose_name=_("tenant"))
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="domains", verbose_name=_("tenant")
+    )
     domain = models.CharField(_("domain"), max_length=253, unique=True, validators=[domain_validator])
     is_primary = models.BooleanField(_("primary"), default=True)
 
@@ -143,7 +149,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
-        return (self.full_name.split(" ")[0] if self.full_name else self.email)
+        return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
 class Role(models.TextChoices):
@@ -184,7 +190,9 @@ class Membership(TenantOwnedModel):
         ordering = ["user__email"]
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="one_membership_per_tenant_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="one_membership_per_tenant_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
@@ -204,6 +212,9 @@ class UserSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     session_key = models.CharField(max_length=40, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.session_key[:8]}…"
 
 
 class ParkedTask(models.Model):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from prm import emails, events
+from prm import events, tasks
 from prm.models import Membership, Role, Tenant, TenantDomain, User, UserSession
 from prm.tenancy import tenant_scope
 
@@ -16,6 +17,10 @@ from prm.tenancy import tenant_scope
 def user_get_or_invite(*, email: str, full_name: str = "") -> User:
     """The person with this email, created without a password (they sign in by emailed code) if new."""
     email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError as invalid:
+        raise ValidationError({"email": _("Enter a valid email address.")}) from invalid
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=None, full_name=full_name)
@@ -39,6 +44,7 @@ def tenant_create(
 ) -> Tenant:
     """Create a tenant with its domain, its default partner types and tiers, and its first tenant admin."""
     domain = (domain or f"{slug}.{settings.PRM_BASE_DOMAIN}").strip().lower()
+    tenant_check_available(slug=slug, domain=domain)
     tenant = Tenant(slug=slug, name=name)
     tenant.full_clean()
     domain_row = TenantDomain(tenant=tenant, domain=domain, is_primary=True)
@@ -76,12 +82,18 @@ def membership_add(
         raise ValidationError({"role": _("Unknown role %(role)s.") % {"role": role}})
     user = user_get_or_invite(email=email, full_name=full_name)
     if Membership.objects.filter(user=user).exists():
-        raise ValidationError({"email": _("%(email)s is already a member of %(tenant)s.") % {
-            "email": user.email, "tenant": tenant.name}})
+        raise ValidationError(
+            {
+                "email": _("%(email)s is already a member of %(tenant)s.")
+                % {"email": user.email, "tenant": tenant.name}
+            }
+        )
     membership = Membership.objects.create(tenant=tenant, user=user, role=role)
     if send_invitation:
-        transaction.on_commit(lambda: emails.invitation(membership_id=membership.pk, tenant=tenant,
-                                                        invited_by=acting_user))
+        invited_by = acting_user.pk if acting_user else None
+        transaction.on_commit(
+            lambda: tasks.membership_invite_send.delay(tenant.pk, membership.pk, invited_by)
+        )
     return membership
 
 
@@ -112,3 +124,40 @@ def user_end_sessions(*, user: User) -> int:
     ended, _ = Session.objects.filter(session_key__in=keys).delete()
     UserSession.objects.filter(user=user).delete()
     return ended
+
+
+def tenant_check_available(*, slug: str, domain: str | None = None) -> None:
+    """Raise ValidationError, naming the slug and/or the domain, when another tenant already holds them.
+
+    tenant_create's full_clean() checks the same; callers ask first for a message that names the value.
+    """
+    domain = (domain or f"{slug}.{settings.PRM_BASE_DOMAIN}").strip().lower()  # as tenant_create does
+    errors = {}
+    if Tenant.objects.filter(slug=slug).exists():
+        errors["slug"] = _("A tenant with the slug '%(slug)s' already exists.") % {"slug": slug}
+    taken = TenantDomain.objects.select_related("tenant").filter(domain=domain).first()
+    if taken is not None:
+        errors["domain"] = _("The domain '%(domain)s' already belongs to the tenant '%(tenant)s'.") % {
+            "domain": domain,
+            "tenant": taken.tenant.slug,
+        }
+    if errors:
+        raise ValidationError(errors)
+
+
+TENANT_SETTINGS = frozenset(
+    {"name", "primary_color", "logo", "default_language", "time_zone", "currency", "require_mfa_for_staff"}
+)
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, acting_user: User | None, **changes) -> Tenant:
+    """Change a tenant's name, branding or regional settings (the fields in TENANT_SETTINGS), validated."""
+    unknown = set(changes) - TENANT_SETTINGS
+    if unknown:
+        raise TypeError(f"tenant_update() cannot change {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    tenant.save(update_fields=list(changes))
+    return tenant

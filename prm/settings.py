@@ -5,6 +5,7 @@ The app's own knobs are named PRM_* and keep their defaults in this module.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -100,7 +101,7 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL only: tenant isolation and the CRM outbox rely on its features. `./prm` starts an embedded
+# PostgreSQL only: tenant isolation and the CRM outbox rely on its features. `./run` starts an embedded
 # server and sets DATABASE_URL when none is given.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -112,11 +113,24 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-PRM_CACHE_KEY_PREFIX = env("PRM_CACHE_KEY_PREFIX", "prm")
+
+
+def next_redis_db(url: str) -> str:
+    """The same Redis server, the database after the URL's own (redis://h:6379/0 -> redis://h:6379/1)."""
+    parts = urlsplit(url)
+    current = parts.path.strip("/")
+    return urlunsplit(parts._replace(path=f"/{int(current or 0) + 1}"))
+
+
+# The cache lives in its own Redis database: clearing the cache must never empty the task queues.
+PRM_CACHE_URL = env("PRM_CACHE_URL", next_redis_db(REDIS_URL))
+# Parallel test processes (pytest-xdist sets PYTEST_XDIST_WORKER) share one Redis: give each its own keys.
+_xdist_worker = env("PYTEST_XDIST_WORKER")
+PRM_CACHE_KEY_PREFIX = env("PRM_CACHE_KEY_PREFIX", f"prm-{_xdist_worker}" if _xdist_worker else "prm")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": PRM_CACHE_URL,
         "KEY_PREFIX": PRM_CACHE_KEY_PREFIX,
     }
 }
@@ -213,7 +227,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = env("PRM_CELERY_QUEUE", "prm")
+CELERY_TASK_DEFAULT_QUEUE = env("PRM_CELERY_QUEUE", PRM_CACHE_KEY_PREFIX)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("PRM_CELERY_EAGER", False)

@@ -80,10 +80,13 @@ class TenantOwnedModel(models.Model):
         active = current_tenant()
         if self.tenant_id is None:
             if active is None:
-                raise ScopeError(f"Cannot save {type(self).__name__} without a tenant or an active tenant scope")
+                raise ScopeError(
+                    f"Cannot save {type(self).__name__} without a tenant or an active tenant scope"
+                )
             self.tenant = active
         elif active is not None and self.tenant_id != active.pk:
             raise ScopeError(
-                f"Refusing to save {type(self).__name__} of tenant {self.tenant_id} inside the scope of {active.pk}"
+                f"Refusing to save {type(self).__name__} of tenant {self.tenant_id} "
+                f"inside the scope of tenant {active.pk}"
             )
         super().save(*args, **kwargs)

@@ -1,0 +1,164 @@
+"""factory-boy factories for every model. Tenant-owned rows take their tenant from a SubFactory, and
+related rows share it (`tenant=SelfAttribute("..tenant")`)."""
+
+from __future__ import annotations
+
+import factory
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
+
+from partners.models import (
+    Partner,
+    PartnerGroupObjectPermission,
+    PartnerMembership,
+    PartnerType,
+    PartnerUserObjectPermission,
+    Region,
+    Stage,
+    Tier,
+)
+from prm.models import Membership, ParkedTask, Role, Tenant, TenantDomain, User, UserSession
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"tenant{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.capitalize() + " Inc.")
+    primary_color = "#0f766e"
+
+    @factory.post_generation
+    def domain(self, create, extracted, **kwargs):
+        if create:
+            TenantDomain.objects.get_or_create(
+                domain=extracted or f"{self.slug}.localhost", defaults={"tenant": self}
+            )
+
+
+class TenantDomainFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TenantDomain
+
+    tenant = factory.SubFactory(TenantFactory, domain="")
+    domain = factory.Sequence(lambda n: f"partners{n}.example.com")
+    is_primary = False
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["email"]
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def verified(self, create, extracted, **kwargs):
+        if create:
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"primary": True, "verified": extracted is not False}
+            )
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.CHANNEL_MANAGER
+
+
+class PartnerTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerType
+
+    tenant = factory.SubFactory(TenantFactory)
+    slug = factory.Sequence(lambda n: f"type-{n}")
+    name = factory.Sequence(lambda n: f"Partner type {n}")
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tier
+
+    tenant = factory.SubFactory(TenantFactory)
+    slug = factory.Sequence(lambda n: f"tier-{n}")
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    rank = factory.Sequence(lambda n: 100 + n)
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partner
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Faker("company")
+    slug = factory.Sequence(lambda n: f"partner-{n}")
+    partner_type = factory.SubFactory(PartnerTypeFactory, tenant=factory.SelfAttribute("..tenant"))
+    tier = factory.SubFactory(TierFactory, tenant=factory.SelfAttribute("..tenant"))
+    country = "DE"
+    region = Region.EMEA
+    website_domain = factory.Sequence(lambda n: f"partner{n}.example.net")
+    stage = Stage.ACTIVE
+
+
+class PartnerMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerMembership
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    membership = factory.SubFactory(
+        MembershipFactory, tenant=factory.SelfAttribute("..tenant"), role=Role.PARTNER_USER
+    )
+
+
+class PartnerUserObjectPermissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerUserObjectPermission
+
+    content_object = factory.SubFactory(PartnerFactory)
+    user = factory.SubFactory(UserFactory)
+    permission = factory.LazyFunction(lambda: Permission.objects.get(codename="view_partner"))
+
+
+class PartnerGroupObjectPermissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerGroupObjectPermission
+
+    content_object = factory.SubFactory(PartnerFactory)
+    group = factory.SubFactory("tests.factories.GroupFactory")
+    permission = factory.LazyFunction(lambda: Permission.objects.get(codename="view_partner"))
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "auth.Group"
+
+    name = factory.Sequence(lambda n: f"group-{n}")
+
+
+class UserSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UserSession
+
+    user = factory.SubFactory(UserFactory)
+    session_key = factory.Sequence(lambda n: f"session{n:032d}")
+
+
+class ParkedTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ParkedTask
+
+    task_id = factory.Faker("uuid4")
+    task_name = "prm.tasks.send_email"
+    tenant = factory.SubFactory(TenantFactory)
+    deliveries = 3
+    error = "The worker running this task died 3 times; parked instead of retried."

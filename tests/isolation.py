@@ -1,0 +1,95 @@
+"""The registry the tenant-isolation harness walks: a sample object for every URL and admin model.
+
+Every URL pattern of the tenant portal must appear here (or be declared public, or come from allauth's
+account pages, which hold no tenant data). `tests/test_isolation.py` fails for a URL without an entry, so a
+new view cannot ship without saying which object it shows and who may see it (the 18F "tock" pattern).
+
+When you add a view: add `URLS["<name>"] = Case(kwargs=lambda tc: {...}, roles=...)` with the kwargs that
+point at one of the tenant's objects and the roles of that tenant that may open it (they must get a 200).
+When you register a model on the tenant admin: add `ADMIN_OBJECTS["app_label.model"] = lambda tc: obj`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prm.models import PARTNER_ROLES, STAFF_ROLES, Membership, Role, Tenant, TenantDomain
+
+ALL_ROLES = frozenset(Role.values)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A URL of the portal: kwargs naming one object of the tenant cast `tc`, and who may open it."""
+
+    kwargs: Callable = field(default=lambda tc: {})
+    roles: frozenset = ALL_ROLES
+    query: Callable = field(default=lambda tc: {})
+
+
+# Patterns that serve no tenant data: answered the same to anyone, signed in or not.
+PUBLIC = {
+    "healthz": "health probe: database, broker, worker; no tenant rows",
+    "tenant_logo": "the tenant's own logo on its own host, needed by the sign-in page",
+    "set_language": "stores a language choice in a cookie",
+}
+
+URLS: dict[str, Case] = {
+    "home": Case(),
+    # Partner people are sent on to their own organisation (a redirect); staff get the directory.
+    "partners:list": Case(roles=STAFF_ROLES),
+    "partners:detail": Case(kwargs=lambda tc: {"slug": tc.partner.slug}, roles=STAFF_ROLES | PARTNER_ROLES),
+    # Admin views that are not per model.
+    "admin:index": Case(roles=STAFF_ROLES),
+    "admin:app_list": Case(kwargs=lambda tc: {"app_label": "partners"}, roles=STAFF_ROLES),
+    "admin:jsi18n": Case(roles=STAFF_ROLES),
+    "admin:autocomplete": Case(
+        roles=STAFF_ROLES,
+        query=lambda tc: {"app_label": "partners", "model_name": "partner", "field_name": "tier", "term": ""},
+    ),
+}
+
+# Admin object views (change, delete, history) of every model on the tenant admin site, with the object.
+ADMIN_OBJECTS: dict[str, Callable] = {
+    "prm.tenant": lambda tc: tc.tenant,
+    "prm.tenantdomain": lambda tc: TenantDomain.objects.get(tenant=tc.tenant),
+    "prm.membership": lambda tc: Membership.objects.get(user=tc.manager),
+    "partners.partner": lambda tc: tc.partner,
+    "partners.partnertype": lambda tc: tc.partner.partner_type,
+    "partners.tier": lambda tc: tc.partner.tier,
+}
+
+# Admin URLs that need no sample: they redirect to allauth (login, logout) or belong to the person.
+ADMIN_SELF = {
+    "admin:login": "redirects to the portal's sign-in",
+    "admin:logout": "redirects to the portal's sign-out",
+    "admin:password_change": "the signed-in person's own password",
+    "admin:password_change_done": "the signed-in person's own password",
+}
+
+# "View on site" takes a content type and an object id; its sample is the partner.
+VIEW_ON_SITE = "admin:view_on_site"
+
+
+def tenant_markers(tc) -> list[str]:
+    """Strings that only appear on a page showing the tenant's data."""
+    tenant: Tenant = tc.tenant
+    people = [
+        tc.tenant_admin,
+        tc.manager,
+        tc.partner_admin,
+        tc.partner_user,
+        tc.other_partner_admin,
+        tc.other_partner_user,
+    ]
+    return [
+        tenant.name,
+        tc.partner.name,
+        tc.other_partner.name,
+        tc.partner.slug,
+        tc.other_partner.slug,
+        tc.partner.website_domain,
+        *(p.email for p in people),
+        *tc.extra_markers,
+    ]

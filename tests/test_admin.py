@@ -1,0 +1,141 @@
+"""The tenant admin as channel teams use it: their rows, their choices, their people."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from partners.models import Partner
+from prm.models import Membership, Role
+from prm.tenancy import tenant_scope
+
+
+def admin_client(user, host: str) -> Client:
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    return client
+
+
+def test_the_partner_changelist_lists_the_tenants_partners_only(cast, django_assert_max_num_queries):
+    client = admin_client(cast.manager, cast.host)
+    with django_assert_max_num_queries(20):
+        response = client.get("/admin/partners/partner/")
+    body = response.content.decode()
+    assert cast.acme.partner.name in body
+    assert cast.globex.partner.name not in body
+    # Filters offer this tenant's tiers only.
+    assert "Acme Diamond" in body
+    assert "Globex Diamond" not in body
+
+
+def count_queries(client: Client, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_the_partner_changelist_query_count_stays_flat_as_partners_grow(cast):
+    from tests.factories import PartnerFactory, TierFactory
+
+    client = admin_client(cast.manager, cast.host)
+    with tenant_scope(cast.tenant):
+        partner_type = cast.acme.partner.partner_type
+    few = count_queries(client, "/admin/partners/partner/")
+    for _ in range(40):
+        PartnerFactory(tenant=cast.tenant, partner_type=partner_type, tier=TierFactory(tenant=cast.tenant))
+    assert count_queries(client, "/admin/partners/partner/") == few
+
+
+def test_a_channel_manager_moves_a_partner_to_another_tier(cast):
+    client = admin_client(cast.manager, cast.host)
+    with tenant_scope(cast.tenant):
+        partner = cast.acme.partner
+        platinum = partner.tier.__class__.objects.get(slug="platinum")
+    url = f"/admin/partners/partner/{partner.pk}/change/"
+    page = client.get(url)
+    assert "Globex Diamond" not in page.content.decode()
+    response = client.post(
+        url,
+        {
+            "name": partner.name,
+            "slug": partner.slug,
+            "partner_type": partner.partner_type_id,
+            "tier": platinum.pk,
+            "stage": partner.stage,
+            "country": partner.country,
+            "region": partner.region,
+            "website_domain": partner.website_domain,
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with tenant_scope(cast.tenant):
+        assert Partner.objects.get(pk=partner.pk).tier == platinum
+
+
+def test_a_tier_of_another_tenant_is_not_a_valid_choice(cast):
+    client = admin_client(cast.manager, cast.host)
+    with tenant_scope(cast.globex.tenant):
+        globex_tier = cast.globex.partner.tier
+    partner = cast.acme.partner
+    response = client.post(
+        f"/admin/partners/partner/{partner.pk}/change/",
+        {
+            "name": partner.name,
+            "slug": partner.slug,
+            "partner_type": partner.partner_type_id,
+            "tier": globex_tier.pk,
+            "stage": partner.stage,
+            "country": partner.country,
+            "region": partner.region,
+            "website_domain": partner.website_domain,
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    with tenant_scope(cast.tenant):
+        assert Partner.objects.get(pk=partner.pk).tier_id != globex_tier.pk
+
+
+def test_a_tenant_admin_invites_a_channel_manager(cast, mailoutbox, django_capture_on_commit_callbacks):
+    client = admin_client(cast.acme.tenant_admin, cast.host)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/prm/membership/add/",
+            {
+                "email": "new.manager@acme.test",
+                "full_name": "Nia New",
+                "role": Role.CHANNEL_MANAGER,
+            },
+        )
+    assert response.status_code == 302
+    with tenant_scope(cast.tenant):
+        membership = Membership.objects.get(user__email="new.manager@acme.test")
+    assert membership.role == Role.CHANNEL_MANAGER
+    assert [m.to for m in mailoutbox] == [["new.manager@acme.test"]]
+    assert "/accounts/login/code/" in mailoutbox[0].body
+
+
+def test_inviting_an_existing_member_again_is_a_form_error(cast):
+    client = admin_client(cast.acme.tenant_admin, cast.host)
+    response = client.post(
+        "/admin/prm/membership/add/",
+        {
+            "email": cast.manager.email,
+            "full_name": "",
+            "role": Role.CHANNEL_MANAGER,
+        },
+    )
+    assert response.status_code == 200
+    assert "already a member" in response.content.decode()
+
+
+def test_a_channel_manager_sees_members_but_cannot_add_them(cast):
+    client = admin_client(cast.manager, cast.host)
+    assert client.get("/admin/prm/membership/").status_code == 200
+    assert client.get("/admin/prm/membership/add/").status_code == 403
