@@ -11,7 +11,7 @@ import functools
 import logging
 import os
 
-from celery import Celery, Task
+from celery import Celery, Task, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prm.settings")
 
@@ -22,13 +22,41 @@ app.autodiscover_tasks()
 logger = logging.getLogger("prm.tasks")
 
 
+@signals.setup_logging.connect
+def _log_as_django_does(**kwargs) -> None:
+    """The worker logs through settings.LOGGING (JSON lines with the tenant) like the web processes.
+
+    Without this receiver Celery gives its task logger and the pool's logger handlers of its own, in plain
+    text without the tenant (worker_hijack_root_logger=False only spares the root logger).
+    """
+    from logging.config import dictConfig
+
+    from celery.utils.log import get_multiprocessing_logger
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+    # The pool reports dead processes ("... exited with signal 9") to a logger of its own that does not
+    # propagate; send those to the project's handlers, without the pool's chatter below WARNING.
+    pool_logger = get_multiprocessing_logger()
+    pool_logger.propagate = True
+    if pool_logger.level == logging.NOTSET:
+        pool_logger.setLevel(logging.WARNING)
+
+
+# Seconds to wait on Redis before giving up: without a bound, a wedged Redis hangs /healthz (and the web
+# process serving it) and every task's delivery count forever.
+REDIS_TIMEOUT = 3.0
+
+
 def _redis():
     import redis
     from django.conf import settings
 
     client = getattr(_redis, "client", None)
     if client is None:
-        client = _redis.client = redis.Redis.from_url(settings.REDIS_URL)
+        client = _redis.client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
     return client
 
 
@@ -61,7 +89,8 @@ class PRMTask(Task):
         from prm.models import ParkedTask, Tenant
 
         tenant_id = kwargs.get("tenant_id") if isinstance(kwargs, dict) else None
-        if tenant_id is None and args and isinstance(args[0], int) and getattr(self, "prm_tenant_task", False):
+        is_tenant_task = getattr(self, "prm_tenant_task", False)
+        if tenant_id is None and is_tenant_task and args and isinstance(args[0], int):
             tenant_id = args[0]
         ParkedTask.objects.update_or_create(
             task_id=self.request.id,
@@ -71,7 +100,9 @@ class PRMTask(Task):
                 "args": list(args),
                 "kwargs": dict(kwargs),
                 "deliveries": deliveries - 1,
-                "error": f"The worker running this task died {deliveries - 1} times; parked instead of retried.",
+                "error": (
+                    f"The worker running this task died {deliveries - 1} times; parked instead of retried."
+                ),
             },
         )
         logger.error("parked task %s %s after %d deliveries", self.name, self.request.id, deliveries - 1)
@@ -83,9 +114,9 @@ app.Task = PRMTask
 def tenant_task(*task_args, **task_kwargs):
     """Declare a task whose first argument is a tenant id; the body runs inside that tenant's scope.
 
-        @tenant_task()
-        def deal_expire(tenant, deal_id): ...
-        deal_expire.delay(tenant.pk, deal.pk)
+    @tenant_task()
+    def deal_expire(tenant, deal_id): ...
+    deal_expire.delay(tenant.pk, deal.pk)
     """
 
     def decorate(func):

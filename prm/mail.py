@@ -7,6 +7,9 @@ never sent). The task hands the message to PRM_EMAIL_BACKEND (SMTP, console or f
 
 from __future__ import annotations
 
+import base64
+from email.mime.base import MIMEBase
+
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
@@ -23,8 +26,23 @@ def serialise(message) -> dict:
         "bcc": list(message.bcc),
         "reply_to": list(message.reply_to),
         "headers": dict(message.extra_headers),
+        # "html" for a message whose body is HTML (allauth sends HTML-only templates this way).
+        "content_subtype": message.content_subtype,
         "alternatives": alternatives,
+        "attachments": [_serialise_attachment(attachment) for attachment in message.attachments],
     }
+
+
+def _serialise_attachment(attachment) -> dict:
+    if isinstance(attachment, MIMEBase):
+        raise TypeError(
+            "Attach files by name, content and type (EmailMessage.attach(filename, content, "
+            "mimetype)): a MIME object cannot be queued for the email task."
+        )
+    filename, content, mimetype = attachment
+    if isinstance(content, str):
+        return {"filename": filename, "mimetype": mimetype, "text": content}
+    return {"filename": filename, "mimetype": mimetype, "base64": base64.b64encode(content).decode("ascii")}
 
 
 def deserialise(data: dict) -> EmailMultiAlternatives:
@@ -38,8 +56,13 @@ def deserialise(data: dict) -> EmailMultiAlternatives:
         reply_to=data["reply_to"],
         headers=data["headers"],
     )
+    # .get(): messages queued before a field existed still deserialise.
+    message.content_subtype = data.get("content_subtype", "plain")
     for content, mimetype in data["alternatives"]:
         message.attach_alternative(content, mimetype)
+    for attachment in data.get("attachments", []):
+        content = attachment["text"] if "text" in attachment else base64.b64decode(attachment["base64"])
+        message.attach(attachment["filename"], content, attachment["mimetype"])
     return message
 
 

@@ -1,14 +1,17 @@
-"""Tasks of the core: outgoing email and the worker heartbeat."""
+"""Tasks of the core: outgoing email, invitations and the worker heartbeat."""
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import time
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from prm.celery import _redis, app
+from prm.celery import _redis, app, tenant_task
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "worker-heartbeat"
 
@@ -33,6 +36,17 @@ def send_email(message: dict) -> None:
         connection.send_messages([email])
 
 
+@tenant_task(name="prm.tasks.membership_invite_send")
+def membership_invite_send(tenant, membership_id: int, invited_by_id: int | None = None) -> None:
+    """Email a new member their invitation (prm.emails.invitation); membership_add enqueues it on commit."""
+    from prm import emails
+    from prm.models import User
+
+    invited_by = User.objects.filter(pk=invited_by_id).first() if invited_by_id else None
+    logger.info("sending the invitation of membership %s", membership_id)
+    emails.invitation(membership_id=membership_id, tenant=tenant, invited_by=invited_by)
+
+
 @app.task(name="prm.tasks.worker_heartbeat", ignore_result=True)
 def worker_heartbeat() -> float:
     """Record that a worker is alive and beat is scheduling; /healthz reads it."""
@@ -41,4 +55,4 @@ def worker_heartbeat() -> float:
     return now
 
 
-__all__ = ["EmailMultiAlternatives", "send_email", "worker_heartbeat"]
+__all__ = ["EmailMultiAlternatives", "membership_invite_send", "send_email", "worker_heartbeat"]

@@ -62,9 +62,14 @@ def healthz(request):
             checks["worker"] = {"ok": False, "error": "no heartbeat recorded yet"}
         else:
             age = time.time() - float(beat)
-            checks["worker"] = {"ok": age <= settings.PRM_HEARTBEAT_MAX_AGE, "last_heartbeat_age_seconds": round(age, 1)}
+            checks["worker"] = {
+                "ok": age <= settings.PRM_HEARTBEAT_MAX_AGE,
+                "last_heartbeat_age_seconds": round(age, 1),
+            }
     except Exception as error:  # noqa: BLE001
         checks["broker"] = {"ok": False, "error": str(error)}
         checks["worker"] = {"ok": False, "error": "broker unreachable"}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503
+    )
