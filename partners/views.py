@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
 from partners import selectors
+from partners.models import Stage
 
 
 @login_required
@@ -14,7 +15,19 @@ def partner_list(request):
             return render(request, "partners/partner_none.html")
         return redirect("partners:detail", slug=partner.slug)
     partners = selectors.partners_visible_to(membership).order_by("name")
-    return render(request, "partners/partner_list.html", {"partners": partners})
+    # ?stage= narrows the directory (the dashboard's stage cards link here); an unknown value is ignored.
+    stage = request.GET.get("stage", "")
+    if stage in Stage.values:
+        partners = partners.filter(stage=stage)
+    else:
+        stage = ""
+    context = {
+        "partners": partners,
+        "stage": stage,
+        "stage_label": Stage(stage).label if stage else "",
+        "stages": Stage.choices,
+    }
+    return render(request, "partners/partner_list.html", context)
 
 
 @login_required
