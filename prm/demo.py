@@ -1,0 +1,414 @@
+"""The demo: two vendors with realistic partner programs and people who can sign in at once.
+
+`manage.py seed_demo` creates it through the services and prints the logins; running it again adds only
+what is missing. Websites and email addresses use the reserved .example and .test names only.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw, ImageFont
+
+from partners import services as partner_services
+from partners.models import Partner, PartnerMembership, PartnerType, Region, Stage, Tier
+from prm import services
+from prm.emails import tenant_url
+from prm.models import Membership, Role, Tenant, User
+
+DEFAULT_PASSWORD = "demo-pass-2026"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    full_name: str
+    role: Role
+    title: str = ""  # job title, for people of a partner
+
+
+@dataclass(frozen=True)
+class DemoPartner:
+    name: str
+    partner_type: str  # slug of a default partner type
+    country: str
+    region: Region
+    website_domain: str
+    stage: Stage
+    tier: str | None  # slug of a default tier; None before approval
+    people: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    domain: str
+    primary_color: str
+    time_zone: str
+    currency: str
+    default_language: str
+    admin: Person
+    manager: Person
+    partners: tuple[DemoPartner, ...]
+
+
+PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_NAME = "platform@prm.example", "Paula Platform"
+
+NA, LATAM, EMEA, APAC = Region.NORTH_AMERICA, Region.LATIN_AMERICA, Region.EMEA, Region.APAC
+ADMIN, USER = Role.PARTNER_ADMIN, Role.PARTNER_USER
+
+# Each partner: name, type, country, region, website; then stage, tier and the people who sign in.
+ACME = DemoTenant(
+    slug="acme",
+    name="Acme Cloud",
+    domain="acme.localhost",
+    primary_color="#1d4ed8",
+    time_zone="America/New_York",
+    currency="USD",
+    default_language="en",
+    admin=Person("admin@acme.example", "Olivia Bennett", Role.TENANT_ADMIN),
+    manager=Person("manager@acme.example", "Marcus Reed", Role.CHANNEL_MANAGER),
+    partners=(
+        DemoPartner(
+            "Northwind Traders",
+            "reseller",
+            "US",
+            NA,
+            "northwind.example",
+            Stage.ACTIVE,
+            "gold",
+            people=(
+                Person("ana.lopez@northwind.example", "Ana López", ADMIN, "Alliance Director"),
+                Person("james.carter@northwind.example", "James Carter", USER, "Account Executive"),
+            ),
+        ),
+        DemoPartner(
+            "Blue Harbor IT",
+            "msp",
+            "US",
+            NA,
+            "blueharbor-it.example",
+            Stage.ONBOARDING,
+            "registered",
+            people=(
+                Person("priya.shah@blueharbor-it.example", "Priya Shah", ADMIN, "Managing Partner"),
+                Person("tom.becker@blueharbor-it.example", "Tom Becker", USER, "Solutions Engineer"),
+            ),
+        ),
+        DemoPartner(
+            "Summit Integration Group",
+            "systems-integrator",
+            "CA",
+            NA,
+            "summit-integration.example",
+            Stage.ACTIVE,
+            "platinum",
+        ),
+        DemoPartner(
+            "Lumen Data Partners", "technology", "GB", EMEA, "lumendata.example", Stage.ACTIVE, "gold"
+        ),
+        DemoPartner(
+            "Harborview Systems", "reseller", "US", NA, "harborview.example", Stage.ACTIVATED, "silver"
+        ),
+        DemoPartner(
+            "Brightpath Technologies", "technology", "IN", APAC, "brightpath.example", Stage.ACTIVE, "silver"
+        ),
+        DemoPartner(
+            "Meridian Cloud Services", "msp", "AU", APAC, "meridian-cloud.example", Stage.DORMANT, "silver"
+        ),
+        DemoPartner(
+            "Atlas Managed Services", "msp", "BR", LATAM, "atlas-ms.example", Stage.ONBOARDING, "registered"
+        ),
+        DemoPartner(
+            "Cobalt Ridge Consulting",
+            "systems-integrator",
+            "US",
+            NA,
+            "cobaltridge.example",
+            Stage.APPROVED,
+            "registered",
+        ),
+        DemoPartner(
+            "Keystone Soluciones", "reseller", "MX", LATAM, "keystone-mx.example", Stage.EXITED, "registered"
+        ),
+        DemoPartner(
+            "Redwood Referral Co.", "referral", "US", NA, "redwood-referral.example", Stage.APPLIED, None
+        ),
+        DemoPartner("Tidewater Digital", "referral", "CA", NA, "tidewater.test", Stage.APPLIED, None),
+    ),
+)
+
+GLOBEX = DemoTenant(
+    slug="globex",
+    name="Globex Systems",
+    domain="globex.localhost",
+    primary_color="#0f766e",
+    time_zone="Europe/Berlin",
+    currency="EUR",
+    default_language="de",
+    admin=Person("admin@globex.example", "Katrin Vogel", Role.TENANT_ADMIN),
+    manager=Person("manager@globex.example", "Jonas Richter", Role.CHANNEL_MANAGER),
+    partners=(
+        DemoPartner(
+            "Rheinwerk IT GmbH",
+            "reseller",
+            "DE",
+            EMEA,
+            "rheinwerk.example",
+            Stage.ACTIVE,
+            "gold",
+            people=(
+                Person("lena.schmidt@rheinwerk.example", "Lena Schmidt", ADMIN, "Geschäftsführerin"),
+                Person("felix.wagner@rheinwerk.example", "Felix Wagner", USER, "Vertriebsleiter"),
+            ),
+        ),
+        DemoPartner(
+            "Alpenblick Systemhaus AG",
+            "systems-integrator",
+            "AT",
+            EMEA,
+            "alpenblick.example",
+            Stage.ACTIVATED,
+            "silver",
+            people=(
+                Person("maximilian.huber@alpenblick.example", "Maximilian Huber", ADMIN, "Vorstand"),
+                Person("sophie.gruber@alpenblick.example", "Sophie Gruber", USER, "Kundenberaterin"),
+            ),
+        ),
+        DemoPartner(
+            "Helvetia Integration AG",
+            "systems-integrator",
+            "CH",
+            EMEA,
+            "helvetia-int.example",
+            Stage.ACTIVE,
+            "platinum",
+        ),
+        DemoPartner(
+            "Hanse Cloud Partner GmbH", "msp", "DE", EMEA, "hanse-cloud.example", Stage.ACTIVE, "gold"
+        ),
+        DemoPartner(
+            "Polder Tech B.V.", "technology", "NL", EMEA, "poldertech.example", Stage.ACTIVE, "silver"
+        ),
+        DemoPartner(
+            "Nordlicht Managed Services",
+            "msp",
+            "DK",
+            EMEA,
+            "nordlicht.example",
+            Stage.ONBOARDING,
+            "registered",
+        ),
+        DemoPartner(
+            "Elbe Datentechnik GmbH",
+            "reseller",
+            "DE",
+            EMEA,
+            "elbe-daten.example",
+            Stage.APPROVED,
+            "registered",
+        ),
+        DemoPartner(
+            "Lutetia Conseil SAS",
+            "referral",
+            "FR",
+            EMEA,
+            "lutetia-conseil.example",
+            Stage.DORMANT,
+            "registered",
+        ),
+        DemoPartner(
+            "Lion City Systems Pte. Ltd.",
+            "systems-integrator",
+            "SG",
+            APAC,
+            "lioncity.example",
+            Stage.ACTIVATED,
+            "silver",
+        ),
+        DemoPartner(
+            "Iberia Cloud Soluciones S.L.",
+            "msp",
+            "ES",
+            EMEA,
+            "iberia-cloud.example",
+            Stage.ONBOARDING,
+            "registered",
+        ),
+        DemoPartner(
+            "Danube Digital Kft.",
+            "referral",
+            "HU",
+            EMEA,
+            "danube-digital.example",
+            Stage.EXITED,
+            "registered",
+        ),
+        DemoPartner(
+            "Vistula Software Sp. z o.o.",
+            "reseller",
+            "PL",
+            EMEA,
+            "vistula-software.test",
+            Stage.APPLIED,
+            None,
+        ),
+        DemoPartner(
+            "Laurentian Data Inc.", "technology", "CA", NA, "laurentian-data.test", Stage.APPLIED, None
+        ),
+    ),
+)
+
+TENANTS = (ACME, GLOBEX)
+
+
+@dataclass(frozen=True)
+class Login:
+    url: str
+    site: str  # the tenant's name, or the platform admin
+    email: str
+    role: str
+    partner: str = ""
+
+
+@dataclass
+class Seeded:
+    """What one run did for one tenant, and who can sign in there."""
+
+    tenant: Tenant
+    tenant_created: bool = False
+    partners_created: int = 0
+    people_created: int = 0
+    logins: list[Login] = field(default_factory=list)
+
+
+def render_logo(name: str, color: str) -> bytes:
+    """A square PNG mark: the name's initial in white on the brand colour."""
+    size = 256
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=48, fill=color)
+    font = ImageFont.load_default(size=160)
+    draw.text((size / 2, size / 2), name[:1].upper(), fill="white", font=font, anchor="mm")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def platform_url(path: str) -> str:
+    """An address on the platform's base host, built the way prm.emails.tenant_url builds a tenant's."""
+    scheme = "https" if settings.SESSION_COOKIE_SECURE else "http"
+    port = settings.PRM_PUBLIC_PORT
+    return f"{scheme}://{settings.PRM_BASE_DOMAIN}{f':{port}' if port else ''}{path}"
+
+
+def ready_to_sign_in(user: User, password: str) -> None:
+    """Give a demo person `password` and a verified primary address, so they need no invitation."""
+    # Keep the hash of an unchanged password: a new hash would end the sessions they already hold.
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"primary": True, "verified": True}
+    )
+
+
+def seed_platform_admin(*, password: str) -> Login:
+    """The superuser of the platform admin on the base host."""
+    user = User.objects.filter(email__iexact=PLATFORM_ADMIN_EMAIL).first()
+    if user is None:
+        user = User.objects.create_superuser(email=PLATFORM_ADMIN_EMAIL, full_name=PLATFORM_ADMIN_NAME)
+    ready_to_sign_in(user, password)
+    return Login(platform_url("/admin/"), "Platform admin", user.email, "Platform superuser")
+
+
+def seed_tenant(spec: DemoTenant) -> Seeded:
+    """The demo tenant with its settings and logo. A tenant that already has the slug keeps its settings."""
+    tenant = Tenant.objects.filter(slug=spec.slug).first()
+    created = tenant is None
+    if created:
+        tenant = services.tenant_create(
+            slug=spec.slug,
+            name=spec.name,
+            domain=spec.domain,
+            admin_email=spec.admin.email,
+            admin_name=spec.admin.full_name,
+            send_invitation=False,
+        )
+        services.tenant_update(
+            tenant=tenant,
+            acting_user=None,
+            primary_color=spec.primary_color,
+            time_zone=spec.time_zone,
+            currency=spec.currency,
+            default_language=spec.default_language,
+        )
+    if not tenant.logo:
+        logo = ContentFile(render_logo(tenant.name, tenant.primary_color), name="logo.png")
+        services.tenant_update(tenant=tenant, acting_user=None, logo=logo)
+    # tenant_create made the first admin too.
+    return Seeded(tenant=tenant, tenant_created=created, people_created=1 if created else 0)
+
+
+def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
+    """The tenant's staff, partners and their people, each created if missing. Runs in the tenant's scope."""
+    tenant = seeded.tenant
+    url = tenant_url(tenant, "/")
+    for person in (spec.admin, spec.manager):
+        membership = (
+            Membership.objects.select_related("user").filter(user__email__iexact=person.email).first()
+        )
+        if membership is None:
+            membership = services.membership_add(
+                tenant=tenant,
+                email=person.email,
+                full_name=person.full_name,
+                role=person.role,
+                send_invitation=False,
+            )
+            seeded.people_created += 1
+        ready_to_sign_in(membership.user, password)
+        seeded.logins.append(Login(url, tenant.name, membership.user.email, Role(membership.role).label))
+
+    partner_types = {t.slug: t for t in PartnerType.objects.all()}
+    tiers = {t.slug: t for t in Tier.objects.all()}
+    for demo_partner in spec.partners:
+        partner = Partner.objects.filter(name=demo_partner.name).first()
+        if partner is None:
+            partner = partner_services.partner_create(
+                name=demo_partner.name,
+                partner_type=partner_types[demo_partner.partner_type],
+                country=demo_partner.country,
+                region=demo_partner.region,
+                website_domain=demo_partner.website_domain,
+                tier=tiers[demo_partner.tier] if demo_partner.tier else None,
+                stage=demo_partner.stage,
+                acting_user=None,
+            )
+            seeded.partners_created += 1
+        for person in demo_partner.people:
+            link = (
+                PartnerMembership.objects.select_related("membership__user")
+                .filter(membership__user__email__iexact=person.email)
+                .first()
+            )
+            if link is None:
+                link = partner_services.partner_member_add(
+                    partner=partner,
+                    email=person.email,
+                    role=person.role,
+                    full_name=person.full_name,
+                    title=person.title,
+                    acting_user=None,
+                    send_invitation=False,
+                )
+                seeded.people_created += 1
+            ready_to_sign_in(link.membership.user, password)
+            seeded.logins.append(
+                Login(url, tenant.name, link.membership.user.email, Role(person.role).label, partner.name)
+            )
