@@ -24,6 +24,8 @@ from prm import localservices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = BASE_DIR / ".prm"  # the demo's data: database cluster, Valkey dump, beat schedule, media
+# While the demo runs, the addresses of its servers, so that `./run manage` can reach them.
+SERVICES_FILE = STATE_DIR / "services.env"
 PYTHON = sys.executable
 WEB_START_TIMEOUT = 60
 
@@ -130,7 +132,13 @@ def demo(port: int, password: str | None) -> int:
             _run_step("applying migrations", [PYTHON, "manage.py", "migrate", "--noinput"], env)
             seed = [PYTHON, "manage.py", "seed_demo"] + (["--password", password] if password else [])
             _run_step("loading the demo data", seed, env)
-            _serve(port, hosts, env, servers)
+            SERVICES_FILE.write_text(
+                "".join(f"{name}={env[name]}\n" for name in ("DATABASE_URL", "REDIS_URL", "PRM_PUBLIC_PORT"))
+            )
+            try:
+                _serve(port, hosts, env, servers)
+            finally:
+                SERVICES_FILE.unlink(missing_ok=True)
     except Stopped:
         # Reached once everything has stopped: _serve and services() clean up on the way out.
         say("stopped")
@@ -217,6 +225,47 @@ def _print_banner(port: int) -> None:
     )
 
 
+# --- ./run manage -------------------------------------------------------------------------------------------
+
+
+def _running_demo_env() -> dict[str, str] | None:
+    """The servers of a demo running right now (from SERVICES_FILE), or None."""
+    try:
+        lines = SERVICES_FILE.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    # A demo killed without its cleanup leaves the file behind: trust it only if its database answers.
+    if "DATABASE_URL" not in values or not localservices.ensure_database(values["DATABASE_URL"]):
+        return None
+    return values
+
+
+def manage(manage_args: list[str]) -> int:
+    """Run `manage.py ARGS` against the demo's data: the running demo's servers, or the embedded servers
+    started for the command (the same data in .prm/); or against DATABASE_URL/REDIS_URL when set."""
+    args = [PYTHON, "manage.py", *manage_args]
+    running = None if os.environ.get("DATABASE_URL") else _running_demo_env()
+    if running is not None:
+        say("using the servers of the running demo")
+        return subprocess.call(args, env={**os.environ, **running}, cwd=BASE_DIR)
+    STATE_DIR.mkdir(exist_ok=True)
+    _stop_on_signals()
+    try:
+        with services(persistent=True) as (env, _servers):
+            # The demo's settings, so that links the command prints or emails point at the demo.
+            env.setdefault("PRM_DEBUG", "1")
+            env.setdefault("PRM_LOG_FORMAT", "console")
+            env.setdefault("PRM_PUBLIC_PORT", os.environ.get("PRM_PORT", "8000"))
+            signal.signal(signal.SIGINT, lambda signum, frame: None)  # the command gets the Ctrl-C itself
+            code = subprocess.call(args, env=env, cwd=BASE_DIR)
+            _ignore_further_stops()
+    except Stopped:
+        say("stopped before the command started")
+        return 130
+    return code
+
+
 # --- ./run test ---------------------------------------------------------------------------------------------
 
 
@@ -263,6 +312,14 @@ Valkey deleted at the end. Any further arguments go to pytest as they are, for e
 Exits with pytest's exit code."""
 
 
+MANAGE_HELP = """\
+Run a Django management command against the demo's database and Valkey: the running demo's, or (when no
+demo runs) the embedded servers started for the command, with the same data in .prm/. With DATABASE_URL
+and REDIS_URL set, against those. For example:
+  ./run manage create_tenant initech "Initech" --admin-email admin@initech.example
+  ./run manage seed_demo --password another-secret          ./run manage help"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="./run", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -288,6 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
+    commands.add_parser(
+        "manage",
+        help="run a manage.py command against the demo's data (extra arguments go to manage.py)",
+        description=MANAGE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
     options, extra = parser.parse_known_args(argv)
     if options.command == "demo" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -295,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.command == "demo":
             return demo(options.port, options.password)
+        if options.command == "manage":
+            return manage(extra)
         return test(extra)
     except (LaunchError, localservices.ServiceError) as error:
         say(str(error))
