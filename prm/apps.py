@@ -8,7 +8,12 @@ class PrmConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
 
-        from prm import signals
+        from prm import rls, signals
 
         user_logged_in.connect(signals.remember_session, dispatch_uid="prm.remember_session")
+        connection_created.connect(rls.on_connection_created, dispatch_uid="prm.rls.connection")
+        # After every migrate, not per migration: later apps' tenant-owned tables are covered on their own.
+        post_migrate.connect(rls.apply_policies_after_migrate, sender=self, dispatch_uid="prm.rls.policies")

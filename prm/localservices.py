@@ -235,10 +235,39 @@ def _postgres(pgdata: Path, *, durable: bool) -> Iterator[Server]:
         )
         stack.callback(stop_all, [("PostgreSQL", proc, signal.SIGINT)])
 
-        address = f"postgresql://postgres@127.0.0.1:{port}"
-        _wait_until(lambda: _postgres_ready(f"{address}/postgres"), proc, "PostgreSQL", log_path)
-        ensure_database(f"{address}/prm")
-        yield Server("PostgreSQL", f"{address}/prm", proc)
+        address = f"127.0.0.1:{port}"
+        _wait_until(
+            lambda: _postgres_ready(f"postgresql://postgres@{address}/postgres"), proc, "PostgreSQL", log_path
+        )
+        owner = _ensure_app_database(f"postgresql://postgres@{address}/postgres")
+        yield Server("PostgreSQL", f"postgresql://{owner}@{address}/{APP_DATABASE}", proc)
+
+
+APP_ROLE = APP_DATABASE = "prm"
+
+
+def _ensure_app_database(admin_url: str) -> str:
+    """Create the application's role and database unless they exist; return the role to connect as.
+
+    The application connects as an ordinary role that owns its tables, never as the superuser: PostgreSQL
+    lets superusers through row-level security, the second wall between tenants (prm/rls.py). CREATEDB
+    lets the tests create their own databases. A database made by an older launcher as the superuser's
+    keeps being used as the superuser.
+    """
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone() is None:
+            connection.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(APP_ROLE)))
+        row = connection.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [APP_DATABASE]
+        ).fetchone()
+        if row is None:
+            connection.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(APP_DATABASE), sql.Identifier(APP_ROLE)
+                )
+            )
+            return APP_ROLE
+    return APP_ROLE if row[0] == APP_ROLE else "postgres"
 
 
 def _postgres_ready(url: str) -> bool:

@@ -20,6 +20,8 @@ from django.db import models
 from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
 from django_scopes.exceptions import ScopeError
 
+from prm import rls
+
 if TYPE_CHECKING:
     from prm.models import Tenant
 
@@ -40,13 +42,26 @@ def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
 
     if not isinstance(tenant, Tenant) or tenant.pk is None:
         raise ScopeError(f"tenant_scope() needs a saved Tenant, got {tenant!r}")
+    previous = current_tenant()
     with scope(tenant=tenant):
-        yield tenant
+        rls.set_connection_tenant(tenant.pk)
+        try:
+            yield tenant
+        finally:
+            rls.set_connection_tenant(previous.pk if previous is not None else None)
 
 
-def unscoped_across_tenants() -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def unscoped_across_tenants() -> Iterator[None]:
     """Lift tenant scoping for the block. Only for platform jobs that must see every tenant's rows."""
-    return scopes_disabled()
+    previous = current_tenant()
+    with scopes_disabled():
+        rls.set_connection_tenant(None)
+        try:
+            yield
+        finally:
+            if previous is not None:
+                rls.set_connection_tenant(previous.pk)
 
 
 def current_tenant() -> Tenant | None:

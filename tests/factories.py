@@ -26,6 +26,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
         django_get_or_create = ["slug"]
+        skip_postgeneration_save = True
 
     slug = factory.Sequence(lambda n: f"tenant{n}")
     name = factory.LazyAttribute(lambda o: o.slug.capitalize() + " Inc.")
