@@ -15,44 +15,37 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import path, reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
 from prm.models import STAFF_ROLES, Role
 
 
-def _allauth_login(request):
-    """Send anonymous visitors to allauth's login; signed-in people without admin rights get a 404."""
-    if request.user.is_authenticated:
-        if request.user.is_active and request.admin_site_may_enter:
-            return HttpResponseRedirect(request.GET.get("next") or reverse("admin:index"))
-        raise Http404
-    next_url = request.GET.get("next") or request.get_full_path()
-    return HttpResponseRedirect(f"{resolve_url('account_login')}?{urlencode({'next': next_url})}")
+class AllauthDoorAdminSite(admin.AdminSite):
+    """An admin site whose doors are the portal's: allauth signs people in and out and changes passwords.
 
-
-class TenantAdminSite(admin.AdminSite):
-    site_url = "/"
-    index_title = _("Partner program")
-    enable_nav_sidebar = True
-
-    def each_context(self, request):
-        context = super().each_context(request)
-        tenant = request.tenant
-        context["site_header"] = context["site_title"] = f"{tenant.name} · {_('Program admin')}"
-        return context
-
-    def has_permission(self, request) -> bool:
-        membership = getattr(request, "membership", None)
-        return bool(request.user.is_active and membership is not None and membership.role in STAFF_ROLES)
+    Anonymous visitors are sent to allauth's login; signed-in people without rights here get a 404 from
+    every admin page at once (the admin does not exist for them), not a trip through a login form.
+    """
 
     def login(self, request, extra_context=None):
-        request.admin_site_may_enter = self.has_permission(request)
-        return _allauth_login(request)
+        if request.user.is_authenticated:
+            if not self.has_permission(request):
+                raise Http404
+            next_url = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+                next_url = reverse(f"{self.name}:index")
+            return HttpResponseRedirect(next_url)
+        next_url = request.GET.get("next") or request.get_full_path()
+        return HttpResponseRedirect(f"{resolve_url('account_login')}?{urlencode({'next': next_url})}")
+
+    def logout(self, request, extra_context=None):
+        return HttpResponseRedirect(resolve_url("account_logout"))
+
+    def password_change(self, request, extra_context=None):
+        return HttpResponseRedirect(resolve_url("account_change_password"))
 
     def admin_view(self, view, cacheable=False):
-        # Signed-in people without admin rights (partner people) get a 404 at once, not a trip through
-        # the login page: the admin does not exist for them.
         inner = super().admin_view(view, cacheable)
 
         def gate(request, *args, **kwargs):
@@ -62,11 +55,23 @@ class TenantAdminSite(admin.AdminSite):
 
         return update_wrapper(gate, inner)
 
-    def logout(self, request, extra_context=None):
-        return HttpResponseRedirect(resolve_url("account_logout"))
 
-    def password_change(self, request, extra_context=None):
-        return HttpResponseRedirect(resolve_url("account_change_password"))
+class TenantAdminSite(AllauthDoorAdminSite):
+    site_url = "/"
+    index_title = _("Partner program")
+    enable_nav_sidebar = True
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        tenant = request.tenant
+        # Not inside the f-string: makemessages cannot extract a string from there.
+        program_admin = _("Program admin")
+        context["site_header"] = context["site_title"] = f"{tenant.name} · {program_admin}"
+        return context
+
+    def has_permission(self, request) -> bool:
+        membership = getattr(request, "membership", None)
+        return bool(request.user.is_active and membership is not None and membership.role in STAFF_ROLES)
 
     def get_urls(self):
         # Django's "view on site" shortcut loads the object through the unscoped base manager; ours goes
@@ -98,35 +103,13 @@ def view_on_site_scoped(request, content_type_id: int, object_id: str):
     return HttpResponseRedirect(obj.get_absolute_url())
 
 
-class PlatformAdminSite(admin.AdminSite):
+class PlatformAdminSite(AllauthDoorAdminSite):
     site_header = site_title = _("PRM platform")
     index_title = _("Tenants and people")
     site_url = None
 
     def has_permission(self, request) -> bool:
         return bool(request.user.is_active and request.user.is_superuser and request.tenant is None)
-
-    def login(self, request, extra_context=None):
-        request.admin_site_may_enter = self.has_permission(request)
-        return _allauth_login(request)
-
-    def admin_view(self, view, cacheable=False):
-        # Signed-in people without admin rights (partner people) get a 404 at once, not a trip through
-        # the login page: the admin does not exist for them.
-        inner = super().admin_view(view, cacheable)
-
-        def gate(request, *args, **kwargs):
-            if request.user.is_authenticated and not self.has_permission(request):
-                raise Http404
-            return inner(request, *args, **kwargs)
-
-        return update_wrapper(gate, inner)
-
-    def logout(self, request, extra_context=None):
-        return HttpResponseRedirect(resolve_url("account_logout"))
-
-    def password_change(self, request, extra_context=None):
-        return HttpResponseRedirect(resolve_url("account_change_password"))
 
 
 tenant_admin_site = TenantAdminSite(name="admin")

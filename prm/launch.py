@@ -126,9 +126,7 @@ def demo(port: int, password: str | None) -> int:
     _stop_on_signals()
     try:
         with services(persistent=True) as (env, servers):
-            env.setdefault("PRM_DEBUG", "1")
-            env.setdefault("PRM_LOG_FORMAT", "console")
-            env.setdefault("PRM_PUBLIC_PORT", str(port))
+            _demo_settings(env, port)
             _run_step("applying migrations", [PYTHON, "manage.py", "migrate", "--noinput"], env)
             seed = [PYTHON, "manage.py", "seed_demo"] + (["--password", password] if password else [])
             _run_step("loading the demo data", seed, env)
@@ -143,6 +141,13 @@ def demo(port: int, password: str | None) -> int:
         # Reached once everything has stopped: _serve and services() clean up on the way out.
         say("stopped")
     return 0
+
+
+def _demo_settings(env: dict[str, str], port: int) -> None:
+    """Debug mode, readable logs and links to the demo's port, unless the environment says otherwise."""
+    env.setdefault("PRM_DEBUG", "1")
+    env.setdefault("PRM_LOG_FORMAT", "console")
+    env.setdefault("PRM_PUBLIC_PORT", str(port))
 
 
 def _run_step(title: str, args: list[str], env: dict[str, str]) -> None:
@@ -254,9 +259,7 @@ def manage(manage_args: list[str]) -> int:
     try:
         with services(persistent=True) as (env, _servers):
             # The demo's settings, so that links the command prints or emails point at the demo.
-            env.setdefault("PRM_DEBUG", "1")
-            env.setdefault("PRM_LOG_FORMAT", "console")
-            env.setdefault("PRM_PUBLIC_PORT", os.environ.get("PRM_PORT", "8000"))
+            _demo_settings(env, int(os.environ.get("PRM_PORT", "8000")))
             signal.signal(signal.SIGINT, lambda signum, frame: None)  # the command gets the Ctrl-C itself
             code = subprocess.call(args, env=env, cwd=BASE_DIR)
             _ignore_further_stops()

@@ -198,3 +198,12 @@ def test_password_reset_email_links_back_to_the_tenants_host(cast, mailoutbox):
     assert "http://acme.localhost/accounts/password/reset/key/" in mailoutbox[0].body
     assert mailoutbox[0].subject.startswith("[Acme]")
     assert "Acme partner portal" in mailoutbox[0].body
+
+
+def test_the_admin_login_sends_signed_in_staff_on_but_never_off_site(cast):
+    client, _ = sign_in(cast.host, cast.manager.email)
+    assert client.get("/admin/login/?next=/admin/prm/membership/")["Location"] == "/admin/prm/membership/"
+    assert client.get("/admin/login/?next=https://evil.example/")["Location"] == "/admin/"
+    UserFactory(email="root@platform.test", is_superuser=True, is_staff=True)
+    platform, _ = sign_in("localhost", "root@platform.test")
+    assert platform.get("/admin/login/")["Location"] == "/admin/"
