@@ -207,3 +207,36 @@ def test_the_admin_login_sends_signed_in_staff_on_but_never_off_site(cast):
     UserFactory(email="root@platform.test", is_superuser=True, is_staff=True)
     platform, _ = sign_in("localhost", "root@platform.test")
     assert platform.get("/admin/login/")["Location"] == "/admin/"
+
+
+def test_an_unverified_address_is_verified_by_its_link_before_the_first_sign_in(cast, mailoutbox):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=cast.partner_user).update(verified=False)
+    client, response = sign_in(cast.host, cast.partner_user.email)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert client.get("/").status_code == 302  # not signed in yet
+    link = re.search(r"http://acme\.localhost(/accounts/confirm-email/\S+)", mailoutbox[-1].body).group(1)
+    assert client.post(link).status_code == 302
+    assert EmailAddress.objects.get(user=cast.partner_user).verified
+    client, response = sign_in(cast.host, cast.partner_user.email)
+    assert client.get("/").status_code == 200
+
+
+def test_a_forgotten_password_is_reset_through_the_emailed_link(cast, mailoutbox):
+    client = Client(HTTP_HOST=cast.host)
+    client.post("/accounts/password/reset/", {"email": cast.partner_user.email})
+    link = re.search(r"http://acme\.localhost(/accounts/password/reset/key/\S+)", mailoutbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    new_password = "a-new-and-long-passphrase"
+    response = client.post(
+        form.redirect_chain[-1][0] if form.redirect_chain else link,
+        {"password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    _, old = sign_in(cast.host, cast.partner_user.email)
+    assert WRONG in old.content.decode()
+    client, response = sign_in(cast.host, cast.partner_user.email, new_password)
+    assert client.get("/").status_code == 200
