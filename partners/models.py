@@ -87,7 +87,7 @@ class PartnerQuerySet(models.QuerySet):
 class Partner(TenantOwnedModel):
     """A partner organisation. Every lifecycle stage hangs off this one model."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     slug = models.SlugField(_("slug"), max_length=60)
     name = models.CharField(_("organisation name"), max_length=160)
     partner_type = models.ForeignKey(
