@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
@@ -133,6 +134,32 @@ class TenantDomainInline(admin.TabularInline):
     extra = 0
 
 
+class TenantAddForm(forms.ModelForm):
+    """A new tenant comes with its domain and first tenant admin, as `manage.py create_tenant` makes it."""
+
+    domain = forms.CharField(
+        label=_("Domain"),
+        required=False,
+        help_text=_("Leave empty for <slug>.%(base)s.") % {"base": settings.PRM_BASE_DOMAIN},
+    )
+    admin_email = forms.EmailField(label=_("Tenant admin's email"))
+    admin_name = forms.CharField(label=_("Tenant admin's name"), required=False, max_length=150)
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("slug"):
+            try:
+                services.tenant_check_available(slug=cleaned["slug"], domain=cleaned.get("domain") or None)
+            except ValidationError as taken:
+                for field, errors in taken.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return cleaned
+
+
 @admin.register(Tenant, site=platform_admin_site)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "primary_domain", "is_active", "created_at"]
@@ -145,7 +172,39 @@ class TenantAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("domains")
 
     def get_readonly_fields(self, request, obj=None):
+        # The slug names the tenant's default host and its stored files: fixed once created.
         return ["slug"] if obj else []
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj else self.prepopulated_fields
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = TenantAddForm
+            kwargs["fields"] = ["name", "slug", "domain", "admin_email", "admin_name"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "slug", "domain", "admin_email", "admin_name"]
+        return super().get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        created = services.tenant_create(
+            slug=form.cleaned_data["slug"],
+            name=form.cleaned_data["name"],
+            domain=form.cleaned_data["domain"] or None,
+            admin_email=form.cleaned_data["admin_email"],
+            admin_name=form.cleaned_data["admin_name"],
+            acting_user=request.user,
+        )
+        obj.pk = created.pk
 
 
 @admin.register(User, site=platform_admin_site)

@@ -124,3 +124,27 @@ def test_a_channel_manager_sees_members_but_cannot_add_them(cast):
     client = admin_client(cast.manager, cast.host)
     assert client.get("/admin/prm/membership/").status_code == 200
     assert client.get("/admin/prm/membership/add/").status_code == 403
+
+
+def test_a_platform_superuser_creates_a_tenant_with_its_defaults_and_admin(
+    db, mailoutbox, django_capture_on_commit_callbacks
+):
+    from partners.models import Tier
+    from prm.models import Tenant
+    from tests.factories import UserFactory
+
+    client = admin_client(UserFactory(is_superuser=True, is_staff=True), "localhost")
+    form = {"name": "Initech", "slug": "initech", "domain": "", "admin_email": "boss@initech.test"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/admin/prm/tenant/add/", {**form, "admin_name": "Bill"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    tenant = Tenant.objects.get(slug="initech")
+    assert tenant.primary_domain == "initech.localhost"
+    with tenant_scope(tenant):
+        assert Membership.objects.get(user__email="boss@initech.test").role == Role.TENANT_ADMIN
+        assert Tier.objects.count() == 4
+    assert [m.to for m in mailoutbox] == [["boss@initech.test"]]
+    again = client.post("/admin/prm/tenant/add/", {**form, "admin_email": "other@initech.test"})
+    assert again.status_code == 200
+    assert "A tenant with the slug" in again.content.decode()
+    assert Tenant.objects.filter(slug="initech").count() == 1

@@ -188,3 +188,38 @@ def test_partner_people_cannot_enter_the_admin(cast):
         if response.status_code == 302:
             follow = signed_in(user, cast.host).get(response["Location"])
             assert follow.status_code == 404
+
+
+# --- the platform admin on the base host ------------------------------------------------------------------
+
+PLATFORM_URLCONF = "prm.urls_platform"
+
+
+def platform_admin_paths(cast) -> list[str]:
+    """The platform admin's pages: its index, and each model's changelist and one object's views."""
+    from prm.admin_sites import platform_admin_site
+    from tests.factories import ParkedTaskFactory
+
+    samples = {"prm.tenant": cast.tenant, "prm.user": cast.manager, "prm.parkedtask": ParkedTaskFactory()}
+    paths = [reverse("platform_admin:index", urlconf=PLATFORM_URLCONF)]
+    for model in platform_admin_site._registry:
+        label = f"{model._meta.app_label}.{model._meta.model_name}"
+        prefix = f"platform_admin:{model._meta.app_label}_{model._meta.model_name}"
+        paths.append(reverse(f"{prefix}_changelist", urlconf=PLATFORM_URLCONF))
+        for kind in ("change", "history"):
+            paths.append(reverse(f"{prefix}_{kind}", args=[samples[label].pk], urlconf=PLATFORM_URLCONF))
+    return paths
+
+
+def test_the_platform_admin_is_for_platform_superusers_only(cast):
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(email="root@platform.test", is_superuser=True, is_staff=True)
+    for path in platform_admin_paths(cast):
+        assert signed_in(superuser, "localhost").get(path).status_code == 200, path
+        for tenant_cast in (cast.acme, cast.globex):
+            for role, user in tenant_cast.by_role().items():
+                client = signed_in(user, "localhost")
+                assert_sent_to_sign_in(client, client.get(path), f"{path} as {role} on the base host")
+        client = Client(HTTP_HOST="localhost")
+        assert_sent_to_sign_in(client, client.get(path), f"{path} anonymous on the base host")
