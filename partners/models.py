@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
@@ -82,6 +83,22 @@ class PartnerQuerySet(models.QuerySet):
     def with_people(self):
         """Prefetch what list pages show about each partner."""
         return self.select_related("partner_type", "tier")
+
+    def search(self, text: str):
+        """Partners whose name or website domain contains `text`, in any case."""
+        return self.filter(Q(name__icontains=text) | Q(website_domain__icontains=text))
+
+    # The orderings below end with the slug, unique per tenant, so that pages of a list never overlap.
+
+    def order_by_stage(self, *, descending: bool = False):
+        """In lifecycle order (applied first, exited last), then by name."""
+        position = Case(*(When(stage=stage, then=Value(index)) for index, stage in enumerate(Stage)))
+        return self.order_by(position.desc() if descending else position.asc(), "name", "slug")
+
+    def order_by_tier(self, *, descending: bool = False):
+        """By tier rank, partners without a tier lowest, then by name."""
+        rank = F("tier__rank").desc(nulls_last=True) if descending else F("tier__rank").asc(nulls_first=True)
+        return self.order_by(rank, "name", "slug")
 
 
 class Partner(TenantOwnedModel):

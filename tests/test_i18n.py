@@ -126,11 +126,14 @@ def test_the_partner_list_counts_in_the_tenants_language(german_globex):
     client = signed_in(globex.host, globex.manager)
 
     everyone = page(client.get("/partners/"))
-    assert "2 Partner" in everyone
-    assert "Alle Phasen" in everyone
+    assert "<caption>2 Partner</caption>" in everyone
+    assert "Alle Phasen" in everyone and "Alle Partnerstufen" in everyone
+    assert '<th scope="col"><a href="?sort=tier">Partnerstufe</a></th>' in everyone
+    assert "Als CSV exportieren" in everyone
 
     active = page(client.get("/partners/?stage=active"))
-    assert "1 Partner in der Phase „Aktiv“" in active
+    assert "<caption>1 Partner</caption>" in active
+    assert '<option value="active" selected>Aktiv</option>' in active
 
 
 def test_a_language_cookie_overrides_the_tenants_default(german_globex):

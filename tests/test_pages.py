@@ -223,7 +223,9 @@ def test_staff_see_the_partner_directory(acme, client, role):
     response = get(client, "/partners/", acme.host)
     assert_branded(response)
     content = response.content.decode()
-    assert '<th scope="col">Country</th>' in content
+    assert '<th scope="col" aria-sort="ascending"><a href="?sort=-name">Name</a></th>' in content
+    assert '<th scope="col"><a href="?sort=country">Country</a></th>' in content
+    assert "<caption>2 partners</caption>" in content
     assert re.search(r'<th scope="row"><a href="/partners/northwind-acme/">Northwind Acme</a></th>', content)
     assert "Contoso Acme" in content
     assert "Globex" not in content
@@ -239,8 +241,11 @@ def test_the_directory_filters_by_stage_and_ignores_unknown_stages(acme, client)
     content = get(client, "/partners/?stage=exited", acme.host).content.decode()
     assert 'class="empty-state"' in content and "Northwind Acme" not in content
 
-    content = get(client, "/partners/?stage=nonsense", acme.host).content.decode()
+    response = get(client, "/partners/?stage=nonsense", acme.host)
+    assert response.status_code == 200
+    content = response.content.decode()
     assert "Contoso Acme" in content and "Northwind Acme" in content
+    assert "Select a valid choice. nonsense is not one of the available choices." in content
 
 
 def test_an_empty_directory_says_so(cast, client):
@@ -482,9 +487,13 @@ def add_partners(tenant: Tenant, count: int) -> None:
 
 # Per request: the host's tenant, telling PostgreSQL the tenant (and clearing it after), the session, the
 # user, their membership; then the page's own reads.
-DIRECTORY_QUERIES = 7
 HOME_QUERIES = 7
 PARTNER_PAGE_QUERIES = 8
+# The directory's own: the filter form's type and tier choices, the count for the caption and the pages,
+# one page of rows. A chosen type or tier is looked up by its slug when the form validates: one more each.
+DIRECTORY_QUERIES = 10
+# The export's own: every row the filters select, in one query (no choices to show, no pages to count).
+DIRECTORY_EXPORT_QUERIES = 7
 
 
 def test_the_partner_directory_reads_a_fixed_number_of_rows_however_many_partners(
@@ -499,7 +508,49 @@ def test_the_partner_directory_reads_a_fixed_number_of_rows_however_many_partner
     assert small.status_code == large.status_code == 200
     assert large.content.decode().count('<th scope="row">') == 32
     with django_assert_num_queries(DIRECTORY_QUERIES):
-        get(client, "/partners/?stage=active", acme.host)
+        get(client, "/partners/?stage=active&region=EMEA&q=partner&sort=-stage", acme.host)
+    with django_assert_num_queries(DIRECTORY_QUERIES + 2):
+        response = get(client, "/partners/?partner_type=reseller&tier=gold&sort=tier", acme.host)
+    assert "Northwind Acme" in response.content.decode()
+
+
+def test_the_partner_directory_pages_by_50_and_every_page_reads_the_same(
+    acme, client, django_assert_num_queries
+):
+    add_partners(acme.tenant, 60)
+    client.force_login(acme.manager)
+    with django_assert_num_queries(DIRECTORY_QUERIES):
+        first = get(client, "/partners/", acme.host).content.decode()
+    with django_assert_num_queries(DIRECTORY_QUERIES):
+        second = get(client, "/partners/?page=2", acme.host).content.decode()
+
+    row = re.compile(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>')
+    first_rows, second_rows = row.findall(first), row.findall(second)
+    assert len(first_rows) == 50 and len(second_rows) == 12
+    assert set(first_rows).isdisjoint(second_rows)
+    assert "<caption>62 partners</caption>" in first and "<caption>62 partners</caption>" in second
+
+    assert '<nav class="pagination" aria-label="Pages">' in first
+    assert '<a href="?page=2" rel="next">Next</a>' in first
+    current = '<a href="?page={0}" aria-current="page"><span class="visually-hidden">Page </span>{0}</a>'
+    assert current.format(1) in first
+    assert '<a href="?page=1" rel="prev">Previous</a>' in second
+    assert current.format(2) in second
+
+
+def test_the_partner_export_reads_a_fixed_number_of_rows_however_many_partners(
+    acme, client, django_assert_num_queries
+):
+    client.force_login(acme.manager)
+    with django_assert_num_queries(DIRECTORY_EXPORT_QUERIES):
+        small = get(client, "/partners/?_export=csv", acme.host)
+    add_partners(acme.tenant, 60)
+    with django_assert_num_queries(DIRECTORY_EXPORT_QUERIES):
+        large = get(client, "/partners/?_export=csv&sort=-tier", acme.host)
+    assert len(small.content.decode().splitlines()) == 1 + 2
+    assert len(large.content.decode().splitlines()) == 1 + 62
+    with django_assert_num_queries(DIRECTORY_EXPORT_QUERIES + 1):
+        get(client, "/partners/?_export=csv&tier=gold&stage=active", acme.host)
 
 
 def test_the_staff_home_reads_a_fixed_number_of_rows_however_many_partners(
