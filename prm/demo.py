@@ -14,6 +14,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image, ImageDraw, ImageFont
 
+from crm_sync import crypto
+from crm_sync import services as crm_services
+from crm_sync.models import AuthFlow, CRMConnection
 from partners import services as partner_services
 from partners.models import Partner, PartnerMembership, PartnerType, Region, Stage, Tier
 from prm import services
@@ -412,3 +415,42 @@ def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
             seeded.logins.append(
                 Login(url, tenant.name, link.membership.user.email, Role(person.role).label, partner.name)
             )
+
+
+@dataclass(frozen=True)
+class DemoCRM:
+    """The demo's CRM emulator as `./run demo` started it: its URL, its CA file, each tenant's client."""
+
+    url: str
+    ca_path: str
+    clients: dict[str, tuple[str, str]]  # tenant slug -> (client id, client secret)
+
+
+EMULATOR_URL_PREFIX = "https://127.0.0.1:"
+
+
+def seed_crm_connection(tenant: Tenant, crm: DemoCRM) -> str:
+    """Point the tenant's CRM connection at the demo's emulator; "created", "updated", "unchanged", or
+    "kept" for a connection someone pointed at another CRM. Runs in the tenant's scope."""
+    client_id, client_secret = crm.clients[tenant.slug]
+    connection = CRMConnection.objects.first()
+    if connection is not None and not connection.login_url.startswith(EMULATOR_URL_PREFIX):
+        return "kept"
+    outcome = "created" if connection is None else "updated"
+    if connection is None:
+        connection = CRMConnection(auth_flow=AuthFlow.CLIENT_CREDENTIALS)
+    else:
+        try:
+            same_secret = connection.client_secret == client_secret
+        except crypto.UndecryptableSecret:
+            same_secret = False
+        # The emulator's port changes with every start of the demo.
+        if same_secret and (connection.login_url, connection.ca_cert_path, connection.client_id) == (
+            crm.url,
+            crm.ca_path,
+            client_id,
+        ):
+            return "unchanged"
+    connection.login_url, connection.ca_cert_path, connection.client_id = crm.url, crm.ca_path, client_id
+    crm_services.crm_connection_save(connection=connection, acting_user=None, client_secret=client_secret)
+    return outcome

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import secrets
 import shlex
 import signal
 import socket
@@ -27,6 +29,12 @@ STATE_DIR = BASE_DIR / ".prm"  # the demo's data: database cluster, Valkey dump,
 # While the demo runs, the addresses of its servers, so that `./run manage` can reach them.
 SERVICES_FILE = STATE_DIR / "services.env"
 PYTHON = sys.executable
+# The key that encrypts CRM credentials at rest when PRM_CRM_ENCRYPTION_KEYS is not set: made once, kept.
+CRM_KEY_FILE = STATE_DIR / "crm-encryption.key"
+# The demo's CRM: the local Salesforce emulator's data, and the connected app of each demo tenant in it.
+CRM_EMULATOR_DIR = STATE_DIR / "crm-emulator"
+CRM_DEMO_CLIENTS_FILE = STATE_DIR / "crm-demo-clients.json"
+CRM_DEMO_TENANTS = ("acme", "globex")  # the slugs of prm.demo.TENANTS
 WEB_START_TIMEOUT = 60
 
 PYTEST_EXIT_CODES = {
@@ -113,6 +121,50 @@ def services(*, persistent: bool) -> Iterator[tuple[dict[str, str], list[localse
                 say("stopping the embedded servers")
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Create `path` readable by this user only (0600), failing if it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def _crm_encryption_key(env: dict[str, str]) -> None:
+    """Give the children a key for CRM credentials: the environment's, else the one kept in .prm/."""
+    if env.get("PRM_CRM_ENCRYPTION_KEYS"):
+        return
+    if not CRM_KEY_FILE.exists():
+        from cryptography.fernet import Fernet
+
+        _write_private(CRM_KEY_FILE, Fernet.generate_key().decode() + "\n")
+        say(f"made a key for CRM credentials in {CRM_KEY_FILE}")
+    env["PRM_CRM_ENCRYPTION_KEYS"] = CRM_KEY_FILE.read_text().strip()
+
+
+def _demo_crm(port: int) -> dict[str, str]:
+    """Prepare the demo's CRM emulator for `port` and return what seed_demo needs to connect to it.
+
+    Each demo tenant has its own connected app (client id and secret), made once and kept in .prm/, and
+    registered in the emulator's data directory before it starts.
+    """
+    from crm_sync.emulator import Emulator  # no Django needed: the emulator is plain Python
+
+    if not CRM_DEMO_CLIENTS_FILE.exists():
+        clients = {slug: [f"prm-demo-{slug}", secrets.token_urlsafe(24)] for slug in CRM_DEMO_TENANTS}
+        _write_private(CRM_DEMO_CLIENTS_FILE, json.dumps(clients, indent=2) + "\n")
+    clients = json.loads(CRM_DEMO_CLIENTS_FILE.read_text())
+    emulator = Emulator(CRM_EMULATOR_DIR)
+    try:
+        for client_id, client_secret in clients.values():
+            emulator.add_client(client_id, client_secret)
+    finally:
+        emulator.api.store.close()
+    return {
+        "PRM_DEMO_CRM_URL": f"https://127.0.0.1:{port}",
+        "PRM_DEMO_CRM_CA": str(emulator.ca_path.resolve()),
+        "PRM_DEMO_CRM_CLIENTS": json.dumps(clients),
+    }
+
+
 # --- ./run demo ---------------------------------------------------------------------------------------------
 
 
@@ -128,13 +180,16 @@ def demo(port: int, password: str | None) -> int:
         with services(persistent=True) as (env, servers):
             _demo_settings(env, port)
             _run_step("applying migrations", [PYTHON, "manage.py", "migrate", "--noinput"], env)
+            crm_port = localservices.free_port()
+            crm = _demo_crm(crm_port)
             seed = [PYTHON, "manage.py", "seed_demo"] + (["--password", password] if password else [])
-            _run_step("loading the demo data", seed, env)
+            # Only seed_demo gets the emulator's client secrets; it stores them encrypted.
+            _run_step("loading the demo data", seed, {**env, **crm})
             SERVICES_FILE.write_text(
                 "".join(f"{name}={env[name]}\n" for name in ("DATABASE_URL", "REDIS_URL", "PRM_PUBLIC_PORT"))
             )
             try:
-                _serve(port, hosts, env, servers)
+                _serve(port, hosts, env, servers, crm_port)
             finally:
                 SERVICES_FILE.unlink(missing_ok=True)
     except Stopped:
@@ -144,7 +199,9 @@ def demo(port: int, password: str | None) -> int:
 
 
 def _demo_settings(env: dict[str, str], port: int) -> None:
-    """Debug mode, readable logs and links to the demo's port, unless the environment says otherwise."""
+    """Debug mode, readable logs, links to the demo's port and a key for CRM credentials, unless the
+    environment says otherwise."""
+    _crm_encryption_key(env)
     env.setdefault("PRM_DEBUG", "1")
     env.setdefault("PRM_LOG_FORMAT", "console")
     env.setdefault("PRM_PUBLIC_PORT", str(port))
@@ -163,9 +220,11 @@ def _run_step(title: str, args: list[str], env: dict[str, str]) -> None:
         raise LaunchError(f"{title} failed: {shlex.join(args[1:])} exited with code {proc.returncode}")
 
 
-def _serve(port: int, hosts: list[str], env: dict[str, str], servers: list[localservices.Server]) -> None:
-    """Run the web app, a Celery worker and Celery beat until Ctrl-C, or until one of them, or one of the
-    embedded servers, dies."""
+def _serve(
+    port: int, hosts: list[str], env: dict[str, str], servers: list[localservices.Server], crm_port: int
+) -> None:
+    """Run the web app, a Celery worker, Celery beat and the CRM emulator until Ctrl-C, or until one of
+    them, or one of the embedded servers, dies."""
     # Browsers may resolve acme.localhost to ::1, so listen there too where the machine has IPv6.
     binds = []
     for host in hosts:
@@ -176,7 +235,13 @@ def _serve(port: int, hosts: list[str], env: dict[str, str], servers: list[local
         "web (gunicorn)": [*gunicorn, *binds],
         "Celery worker": [*celery, "worker", "-l", "info", "--concurrency", "2"],
         "Celery beat": [*celery, "beat", "-l", "info"],
-    }
+        # The demo tenants' Salesforce: HTTPS on 127.0.0.1 only, data kept in .prm/crm-emulator.
+        "CRM emulator": [
+            PYTHON, "manage.py", "crm_emulator", "--port", str(crm_port), "--data-dir", str(CRM_EMULATOR_DIR),
+        ],
+    }  # fmt: skip
+    # The emulator stops on a Ctrl-C (KeyboardInterrupt) and closes its database; the others on SIGTERM.
+    stop_signals = {"CRM emulator": signal.SIGINT}
     children: dict[str, subprocess.Popen] = {}
     dead = None
     try:
@@ -184,7 +249,7 @@ def _serve(port: int, hosts: list[str], env: dict[str, str], servers: list[local
             say(f"starting {name}")
             children[name] = localservices.spawn(args, env=env, cwd=BASE_DIR)
         if _wait_for_web(port, children):
-            _print_banner(port)
+            _print_banner(port, crm_port)
         watched = children | {server.name: server.process for server in servers}
         while (dead := _first_exited(watched)) is None:
             time.sleep(0.5)
@@ -192,7 +257,9 @@ def _serve(port: int, hosts: list[str], env: dict[str, str], servers: list[local
         _ignore_further_stops()
         say("stopping the web app and the Celery processes")
         # SIGTERM is a graceful stop for all three: gunicorn finishes its requests, the worker its tasks.
-        localservices.stop_all([(name, proc, signal.SIGTERM) for name, proc in children.items()])
+        localservices.stop_all(
+            [(name, proc, stop_signals.get(name, signal.SIGTERM)) for name, proc in children.items()]
+        )
     code = watched[dead].poll()
     raise LaunchError(f"{dead} exited unexpectedly (exit code {code}); stopped the rest")
 
@@ -217,13 +284,14 @@ def _wait_for_web(port: int, children: dict[str, subprocess.Popen]) -> bool:
     raise LaunchError(f"the web app did not listen on port {port} within {WEB_START_TIMEOUT}s")
 
 
-def _print_banner(port: int) -> None:
+def _print_banner(port: int, crm_port: int) -> None:
     print(
         f"""
   PRM demo is running:
     http://acme.localhost:{port}      Acme's partner portal
     http://globex.localhost:{port}    Globex's partner portal
     http://localhost:{port}/admin/    platform admin
+    {f"https://127.0.0.1:{crm_port}":<32}the demo tenants' CRM (Salesforce emulator)
   The logins are listed above. Press Ctrl-C to stop everything.
 """,
         flush=True,
@@ -253,7 +321,9 @@ def manage(manage_args: list[str]) -> int:
     running = None if os.environ.get("DATABASE_URL") else _running_demo_env()
     if running is not None:
         say("using the servers of the running demo")
-        return subprocess.call(args, env={**os.environ, **running}, cwd=BASE_DIR)
+        env = {**os.environ, **running}
+        _crm_encryption_key(env)
+        return subprocess.call(args, env=env, cwd=BASE_DIR)
     STATE_DIR.mkdir(exist_ok=True)
     _stop_on_signals()
     try:

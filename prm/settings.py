@@ -270,5 +270,12 @@ LOGGING = {
     },
 }
 
+# The keys that encrypt CRM credentials at rest (crm_sync/crypto.py): comma-separated Fernet keys, newest
+# first. Independent of SECRET_KEY; rotate by putting a new key first, running `manage.py crm_rotate_keys`,
+# then dropping the old one. Make a key with:
+#   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+# `./run demo` and `./run manage` create one in .prm/crm-encryption.key when the environment sets none.
+PRM_CRM_ENCRYPTION_KEYS = env_list("PRM_CRM_ENCRYPTION_KEYS", "")
+
 # The port people reach the portal on, for links in emails ("" for 80/443 behind a proxy).
 PRM_PUBLIC_PORT = env("PRM_PUBLIC_PORT", "8000" if DEBUG else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import override_settings
 
 from partners import services as partner_services
@@ -27,8 +28,10 @@ from tests.factories import PASSWORD
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
     # Hashing at full strength costs ~0.2 s a user and the cast has a dozen; the hashed static manifest
-    # exists only after collectstatic, which a deployment runs and the tests need not.
+    # exists only after collectstatic, which a deployment runs and the tests need not. CRM credentials are
+    # encrypted with a key made for this run.
     with override_settings(
+        PRM_CRM_ENCRYPTION_KEYS=[Fernet.generate_key().decode()],
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

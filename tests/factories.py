@@ -7,6 +7,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 
+from crm_sync.models import AuthFlow, CRMConnection
 from partners.models import (
     Partner,
     PartnerGroupObjectPermission,
@@ -163,3 +164,14 @@ class ParkedTaskFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     deliveries = 3
     error = "The worker running this task died 3 times; parked instead of retried."
+
+
+class CRMConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CRMConnection
+
+    tenant = factory.SubFactory(TenantFactory)
+    login_url = "https://login.example.com"
+    auth_flow = AuthFlow.CLIENT_CREDENTIALS
+    client_id = factory.Sequence(lambda n: f"connected-app-{n}")
+    client_secret = "factory-secret"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crm_sync.models import CRMConnection
 from prm.models import PARTNER_ROLES, STAFF_ROLES, Membership, Role, Tenant, TenantDomain
 
 ALL_ROLES = frozenset(Role.values)
@@ -44,11 +45,23 @@ URLS: dict[str, Case] = {
     "admin:index": Case(roles=STAFF_ROLES),
     "admin:app_list": Case(kwargs=lambda tc: {"app_label": "partners"}, roles=STAFF_ROLES),
     "admin:jsi18n": Case(roles=STAFF_ROLES),
+    # Runs the CRM connection test: POST only, tenant admins only; another tenant's connection is a 404.
+    "admin:crm_sync_crmconnection_test": Case(
+        kwargs=lambda tc: {"object_id": crm_connection(tc).pk}, roles=frozenset()
+    ),
     "admin:autocomplete": Case(
         roles=STAFF_ROLES,
         query=lambda tc: {"app_label": "partners", "model_name": "partner", "field_name": "tier", "term": ""},
     ),
 }
+
+
+def crm_connection(tc) -> CRMConnection:
+    """The tenant's CRM connection (the cast has none until a test makes one)."""
+    from tests.factories import CRMConnectionFactory
+
+    return CRMConnection.objects.first() or CRMConnectionFactory(tenant=tc.tenant)
+
 
 # Admin object views (change, delete, history) of every model on the tenant admin site, with the object.
 ADMIN_OBJECTS: dict[str, Callable] = {
@@ -58,6 +71,7 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "partners.partner": lambda tc: tc.partner,
     "partners.partnertype": lambda tc: tc.partner.partner_type,
     "partners.tier": lambda tc: tc.partner.tier,
+    "crm_sync.crmconnection": crm_connection,
 }
 
 # Admin URLs that need no sample: they redirect to allauth (login, logout) or belong to the person.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 from itertools import groupby
 
-from django.core.management.base import BaseCommand, no_translations
+from django.core.management.base import BaseCommand, CommandError, no_translations
 from django.db import transaction
 
 from prm import demo
@@ -23,9 +25,29 @@ class Command(BaseCommand):
             default=demo.DEFAULT_PASSWORD,
             help=f"Password of every demo login (default: {demo.DEFAULT_PASSWORD}).",
         )
+        # `./run demo` starts the CRM emulator and hands its address and the tenants' clients over here.
+        parser.add_argument(
+            "--crm-url",
+            default=os.environ.get("PRM_DEMO_CRM_URL", ""),
+            help="URL of the demo's CRM emulator (default: $PRM_DEMO_CRM_URL).",
+        )
+        parser.add_argument(
+            "--crm-ca",
+            default=os.environ.get("PRM_DEMO_CRM_CA", ""),
+            help="The emulator's CA certificate (default: $PRM_DEMO_CRM_CA).",
+        )
+        parser.add_argument(
+            "--crm-clients",
+            default=os.environ.get("PRM_DEMO_CRM_CLIENTS", ""),
+            help=(
+                'Each tenant\'s connected app in the emulator, as JSON {"acme": ["client id", "secret"]} '
+                "(default: $PRM_DEMO_CRM_CLIENTS)."
+            ),
+        )
 
     @no_translations
-    def handle(self, *args, password, **options):
+    def handle(self, *args, password, crm_url, crm_ca, crm_clients, **options):
+        crm = self.demo_crm(crm_url, crm_ca, crm_clients)
         # Demo people get a password and a verified address instead of an invitation: no email leaves.
         with transaction.atomic():
             logins = [demo.seed_platform_admin(password=password)]
@@ -34,9 +56,35 @@ class Command(BaseCommand):
                 seeded = demo.seed_tenant(spec)
                 with tenant_scope(seeded.tenant):
                     demo.seed_program(spec, seeded, password=password)
+                    crm_outcome = demo.seed_crm_connection(seeded.tenant, crm) if crm else None
             logins += seeded.logins
             self.stdout.write(self.summary(seeded))
+            if crm_outcome:
+                self.stdout.write(f"  CRM connection to {crm.url}: {self.CRM_OUTCOMES[crm_outcome]}")
+        if crm is None:
+            self.stdout.write("No CRM emulator given (PRM_DEMO_CRM_URL is unset): no CRM connections made.")
         self.print_logins(logins, password)
+
+    CRM_OUTCOMES = {
+        "created": "created",
+        "updated": "updated to the emulator's current address",
+        "unchanged": "already set",
+        "kept": "kept as it is: it points at another CRM",
+    }
+
+    def demo_crm(self, url: str, ca_path: str, clients: str) -> demo.DemoCRM | None:
+        if not url:
+            return None
+        if not clients:
+            raise CommandError("--crm-url needs --crm-clients (PRM_DEMO_CRM_CLIENTS) as well")
+        try:
+            parsed = {slug: (pair[0], pair[1]) for slug, pair in json.loads(clients).items()}
+        except (ValueError, AttributeError, IndexError, TypeError) as bad:
+            raise CommandError(f"--crm-clients is not JSON like {{slug: [id, secret]}}: {bad}") from bad
+        missing = [spec.slug for spec in demo.TENANTS if spec.slug not in parsed]
+        if missing:
+            raise CommandError(f"--crm-clients has no connected app for: {', '.join(missing)}")
+        return demo.DemoCRM(url=url, ca_path=ca_path, clients=parsed)
 
     def summary(self, seeded: demo.Seeded) -> str:
         tenant = seeded.tenant

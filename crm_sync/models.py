@@ -1,0 +1,108 @@
+"""The CRM mirror's models: each tenant's connection to its Salesforce org."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm_sync import crypto
+from prm.tenancy import TenantOwnedModel
+
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+DEFAULT_API_VERSION = "62.0"
+
+
+class AuthFlow(models.TextChoices):
+    """The OAuth grant used to obtain a token; the values are Salesforce's grant_type."""
+
+    CLIENT_CREDENTIALS = "client_credentials", _("Client credentials")
+    PASSWORD = "password", _("Username and password")
+
+
+class CRMConnection(TenantOwnedModel):
+    """How one tenant reaches its Salesforce org, and what the last contact with it showed.
+
+    The client secret and the password are stored encrypted (crm_sync.crypto); read and set them through
+    the `client_secret` and `password` properties.
+    """
+
+    login_url = models.URLField(
+        _("login URL"),
+        default=DEFAULT_LOGIN_URL,
+        help_text=_(
+            "Where tokens are obtained: https://login.salesforce.com, https://test.salesforce.com for a "
+            "sandbox, or your org's My Domain URL."
+        ),
+    )
+    auth_flow = models.CharField(
+        _("sign-in method"), max_length=32, choices=AuthFlow.choices, default=AuthFlow.CLIENT_CREDENTIALS
+    )
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True)
+    client_secret_encrypted = models.TextField(editable=False, blank=True)
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    password_encrypted = models.TextField(editable=False, blank=True)
+    api_version = models.CharField(
+        _("API version"),
+        max_length=8,
+        default=DEFAULT_API_VERSION,
+        validators=[RegexValidator(r"^\d{2,3}\.0$", _("Use a version such as 62.0."))],
+    )
+    ca_cert_path = models.CharField(
+        _("CA certificate to trust"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Path of a PEM file on the server, for a CRM with a private certificate authority (such as the "
+            "local emulator). Leave empty to use the system's trusted authorities."
+        ),
+    )
+    is_enabled = models.BooleanField(_("sync enabled"), default=True)
+    pause_at_usage = models.DecimalField(
+        _("pause at share of the daily API limit"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("1.00"))],
+        help_text=_("Sync pauses when the org has used this share of its daily API requests (0.80 = 80%)."),
+    )
+
+    # What the last contact with the CRM showed: written by the connection test and the sync workers.
+    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    api_usage = models.PositiveIntegerField(_("API requests used today"), null=True, blank=True)
+    api_limit = models.PositiveIntegerField(_("daily API request limit"), null=True, blank=True)
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
+    pause_reason = models.CharField(_("pause reason"), max_length=255, blank=True)
+    instance_url = models.URLField(_("instance URL"), blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("CRM connection")
+        verbose_name_plural = _("CRM connections")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="crm_connection_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.get_auth_flow_display()} · {self.login_url}"
+
+    @property
+    def client_secret(self) -> str:
+        return crypto.decrypt(self.client_secret_encrypted)
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self.client_secret_encrypted = crypto.encrypt(value)
+
+    @property
+    def password(self) -> str:
+        return crypto.decrypt(self.password_encrypted)
+
+    @password.setter
+    def password(self, value: str) -> None:
+        self.password_encrypted = crypto.encrypt(value)
