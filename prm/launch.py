@@ -248,7 +248,7 @@ def _serve(
         for name, args in commands.items():
             say(f"starting {name}")
             children[name] = localservices.spawn(args, env=env, cwd=BASE_DIR)
-        if _wait_for_web(port, children):
+        if _wait_until_listening({"the web app": port, "the CRM emulator": crm_port}, children):
             _print_banner(port, crm_port)
         watched = children | {server.name: server.process for server in servers}
         while (dead := _first_exited(watched)) is None:
@@ -268,20 +268,27 @@ def _first_exited(children: dict[str, subprocess.Popen]) -> str | None:
     return next((name for name, proc in children.items() if localservices.has_exited(proc)), None)
 
 
-def _wait_for_web(port: int, children: dict[str, subprocess.Popen]) -> bool:
-    """Wait until gunicorn accepts connections (it queues them while its workers boot); False if a child
-    exits meanwhile. A TCP connect rather than a request: /healthz answers 503, logged as an error, until
-    the worker's first heartbeat."""
+def _wait_until_listening(ports: dict[str, int], children: dict[str, subprocess.Popen]) -> bool:
+    """Wait until every named port on 127.0.0.1 accepts connections (gunicorn queues them while its
+    workers boot); False if a child exits meanwhile. A TCP connect rather than a request: /healthz answers
+    503, logged as an error, until the worker's first heartbeat."""
     deadline = time.monotonic() + WEB_START_TIMEOUT
-    while time.monotonic() < deadline:
+    waiting = dict(ports)
+    while waiting:
         if _first_exited(children):
             return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
+        for name, port in list(waiting.items()):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    del waiting[name]
+            except OSError:
+                pass
+        if waiting and time.monotonic() > deadline:
+            name, port = next(iter(waiting.items()))
+            raise LaunchError(f"{name} did not listen on port {port} within {WEB_START_TIMEOUT}s")
+        if waiting:
             time.sleep(0.2)
-    raise LaunchError(f"the web app did not listen on port {port} within {WEB_START_TIMEOUT}s")
+    return True
 
 
 def _print_banner(port: int, crm_port: int) -> None:
