@@ -1,4 +1,5 @@
-"""The tenant admin's CRM connection: settings with write-only secrets, its status, and a connection test."""
+"""The tenant admin's CRM connection (settings with write-only secrets, its status, a connection test) and
+field mappings."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm_sync import services
-from crm_sync.models import CRMConnection
+from crm_sync import registry, services
+from crm_sync.models import CRMConnection, FieldMapping
 from prm.admin_sites import TenantAdminOnly, tenant_admin_site
 
 SECRET_HELP = _("Stored encrypted and never shown. Leave empty to keep the stored value.")
@@ -161,3 +162,29 @@ class CRMConnectionAdmin(TenantAdminOnly):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_test_connection"] = bool(obj) and self.has_change_permission(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class FieldMappingForm(forms.ModelForm):
+    class Meta:
+        model = FieldMapping
+        fields = ["object_key", "portal_field", "crm_field", "direction"]
+
+    def clean(self):
+        cleaned = super().clean()
+        key, path, crm_field = (cleaned.get(name) for name in ("object_key", "portal_field", "crm_field"))
+        if key and path and not registry.path_exists(registry.get(key).model, path):
+            self.add_error("portal_field", _("The mirrored object has no field %(path)s.") % {"path": path})
+        # The tenant is not on the form, so Django's own uniqueness check skips the constraint: here it is.
+        taken = FieldMapping.objects.filter(object_key=key, crm_field=crm_field).exclude(pk=self.instance.pk)
+        if key and crm_field and taken.exists():
+            self.add_error("crm_field", _("This CRM field is already mapped for this object."))
+        return cleaned
+
+
+@admin.register(FieldMapping, site=tenant_admin_site)
+class FieldMappingAdmin(TenantAdminOnly):
+    form = FieldMappingForm
+    list_display = ["object_key", "portal_field", "crm_field", "direction"]
+    list_filter = ["object_key", "direction"]
+    search_fields = ["portal_field", "crm_field"]
+    fields = ["object_key", "portal_field", "crm_field", "direction"]

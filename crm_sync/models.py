@@ -1,4 +1,4 @@
-"""The CRM mirror's models: each tenant's connection to its Salesforce org."""
+"""The CRM mirror's models: each tenant's connection to its Salesforce org, field mappings and outbox."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm_sync import crypto
+from crm_sync import crypto, registry
 from prm.tenancy import TenantOwnedModel
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -106,3 +106,86 @@ class CRMConnection(TenantOwnedModel):
     @password.setter
     def password(self, value: str) -> None:
         self.password_encrypted = crypto.encrypt(value)
+
+
+class Direction(models.TextChoices):
+    """Which way a mapped field's value flows."""
+
+    TO_CRM = "to_crm", _("Portal → CRM")
+    FROM_CRM = "from_crm", _("CRM → portal")
+    BOTH = "both", _("Both ways")
+
+
+class FieldMapping(TenantOwnedModel):
+    """One mapped field of a mirrored object for one tenant: which portal value goes to which CRM field, and
+    which way.
+
+    Defaults come from the declarations in each app's crm.py (crm_sync.services.mapping_defaults_ensure).
+    """
+
+    object_key = models.CharField(_("mirrored object"), max_length=100, choices=registry.object_choices)
+    portal_field = models.CharField(
+        _("portal field"),
+        max_length=200,
+        help_text=_("A field of the record, or a dotted path through its relations, such as tier.name."),
+    )
+    crm_field = models.CharField(_("CRM field"), max_length=100)
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, default=Direction.TO_CRM
+    )
+
+    class Meta:
+        ordering = ["object_key", "crm_field"]
+        verbose_name = _("field mapping")
+        verbose_name_plural = _("field mappings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "object_key", "crm_field"], name="field_mapping_crm_field_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_key}: {self.portal_field} → {self.crm_field}"
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DEAD = "dead", _("Dead letter")
+
+
+class OutboxEntry(TenantOwnedModel):
+    """A mirrored record that changed and is (or was) to be sent to the CRM.
+
+    Written by the database triggers of crm_sync.registry, never by Python: at most one pending row per
+    record, whose changed_at moves with each further change.
+    """
+
+    object_key = models.CharField(_("mirrored object"), max_length=100)
+    record_id = models.BigIntegerField(_("record id"))
+    state = models.CharField(
+        _("state"), max_length=8, choices=OutboxState.choices, default=OutboxState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    changed_at = models.DateTimeField(_("changed"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("outbox entry")
+        verbose_name_plural = _("outbox entries")
+        constraints = [
+            # The triggers' ON CONFLICT target: a burst of edits to one record coalesces into this row.
+            models.UniqueConstraint(
+                fields=["tenant", "object_key", "record_id"],
+                condition=models.Q(state="pending"),
+                name="outbox_one_pending_per_record",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "changed_at"], name="outbox_state_changed")]
+
+    def __str__(self) -> str:
+        return f"{self.object_key} #{self.record_id} ({self.get_state_display()})"

@@ -1,4 +1,4 @@
-"""Writes of the CRM mirror: saving a tenant's CRM connection and testing it."""
+"""Writes of the CRM mirror: saving a tenant's CRM connection and testing it, and its field mappings."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_sync import registry
 from crm_sync.client import CRMError, with_fresh_session
-from crm_sync.models import AuthFlow, CRMConnection
-from prm.models import User
+from crm_sync.models import AuthFlow, CRMConnection, FieldMapping
+from prm.models import Tenant, User
+from prm.tenancy import tenant_scope
 
 # What the connection test checks exists in the CRM until the mapping registry (issue 4, later) declares
 # the mirrored objects and fields: each object must have the external-ID field holding the portal's id.
@@ -65,7 +67,31 @@ def crm_connection_save(
     crm_connection_apply(connection=connection, client_secret=client_secret, password=password)
     with transaction.atomic():
         connection.save()
+        mapping_defaults_ensure(connection.tenant)
     return connection
+
+
+def mapping_defaults_ensure(tenant: Tenant) -> None:
+    """Give `tenant` the registry's default field mappings of every mirrored object it has none of yet.
+
+    An object the tenant has edited mappings of (even down to none left but one) is left as it is.
+    """
+    with tenant_scope(tenant), transaction.atomic():
+        mapped = set(FieldMapping.objects.values_list("object_key", flat=True).distinct())
+        FieldMapping.objects.bulk_create(
+            FieldMapping(tenant=tenant, object_key=declared.key, portal_field=portal, crm_field=crm)
+            for declared in registry.mirrors()
+            if declared.key not in mapped
+            for portal, crm in declared.fields.items()
+        )
+
+
+def mappings_for(tenant: Tenant, key: str) -> list[FieldMapping]:
+    """The tenant's field mappings of mirrored object `key`, its defaults created on first use."""
+    registry.get(key)  # KeyError for an object nobody mirrors
+    mapping_defaults_ensure(tenant)
+    with tenant_scope(tenant):
+        return list(FieldMapping.objects.filter(object_key=key))
 
 
 @dataclass

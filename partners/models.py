@@ -167,6 +167,17 @@ class PartnerMembership(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.membership.user} @ {self.partner}"
 
+    def first_name(self) -> str:
+        """The first word of the person's full name (empty for a one-word name)."""
+        words = self.membership.user.full_name.split()
+        return words[0] if len(words) > 1 else ""
+
+    def last_name(self) -> str:
+        """The rest of the person's full name, else the whole name, else the email address."""
+        user = self.membership.user
+        words = user.full_name.split()
+        return " ".join(words[1:] if len(words) > 1 else words) or user.email
+
 
 # django-guardian object permissions on partners, with a real foreign key to the partner (not a generic
 # object id): joins stay indexable and a deleted partner takes its grants with it.

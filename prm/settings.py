@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "django_tables2",
+    "pgtrigger",
     "partners",
     "onboarding",
     "enablement",

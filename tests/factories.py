@@ -7,7 +7,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 
-from crm_sync.models import AuthFlow, CRMConnection
+from crm_sync.models import AuthFlow, CRMConnection, Direction, FieldMapping, OutboxEntry, OutboxState
 from partners.models import (
     Partner,
     PartnerGroupObjectPermission,
@@ -175,3 +175,24 @@ class CRMConnectionFactory(factory.django.DjangoModelFactory):
     auth_flow = AuthFlow.CLIENT_CREDENTIALS
     client_id = factory.Sequence(lambda n: f"connected-app-{n}")
     client_secret = "factory-secret"
+
+
+class FieldMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldMapping
+
+    tenant = factory.SubFactory(TenantFactory)
+    object_key = "partners.partner"
+    portal_field = "name"
+    crm_field = factory.Sequence(lambda n: f"Custom_{n}__c")
+    direction = Direction.TO_CRM
+
+
+class OutboxEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxEntry
+
+    tenant = factory.SubFactory(TenantFactory)
+    object_key = "partners.partner"
+    record_id = factory.Sequence(lambda n: 1_000_000 + n)
+    state = OutboxState.SENT

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crm_sync import services as crm_services
 from crm_sync.models import CRMConnection
 from prm.models import PARTNER_ROLES, STAFF_ROLES, Membership, Role, Tenant, TenantDomain
 
@@ -72,6 +73,7 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "partners.partnertype": lambda tc: tc.partner.partner_type,
     "partners.tier": lambda tc: tc.partner.tier,
     "crm_sync.crmconnection": crm_connection,
+    "crm_sync.fieldmapping": lambda tc: crm_services.mappings_for(tc.tenant, "partners.partner")[0],
 }
 
 # Admin URLs that need no sample: they redirect to allauth (login, logout) or belong to the person.

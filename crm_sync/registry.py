@@ -1,0 +1,189 @@
+"""What the portal mirrors to the CRM: each app declares its mirrored models in its own `crm.py`.
+
+    # partners/crm.py
+    from crm_sync.registry import mirror
+
+    mirror(Partner, crm_object="Account", fields={"name": "Name", "tier.name": "PRM_Tier__c"})
+
+`fields` maps a portal field, a dotted path through relations (`tier.name`), or the name of a method or
+property of the record (called without arguments) to a CRM field. Every mirrored CRM object carries the
+record's public id (a UUID) in the external-ID field `PRM_External_Id__c`, so an upsert by that field never
+creates a duplicate. `external_id` names the path of that UUID (default `public_id`). `parent` names the
+mirrored object a record belongs to (`"partners.partner"` for a contact of a partner's account): parents are
+sent before their children, and a reference field whose value is the parent's public id is resolved to the
+parent's CRM record.
+
+These declarations are the defaults of each tenant's field mappings (`crm_sync.models.FieldMapping`).
+
+How changes are captured (the transactional outbox): `mirror()` registers a django-pgtrigger trigger on the
+model, AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW. pgtrigger compiles it into the model's own app's
+migrations (`makemigrations` after a new declaration), so the trigger is installed by `migrate` like any
+schema change, while the model's app imports nothing of crm_sync but this public `mirror()`. The trigger
+inserts a pending `crm_sync_outboxentry` row in the same transaction as the change, or, when the record
+already has a pending row, only moves its `changed_at` (a partial unique index on (tenant, object key,
+record id) where the state is pending, and `INSERT ... ON CONFLICT ... DO UPDATE`): a burst of edits
+coalesces into one pending row. Because it is a database trigger, bulk `update()`s, `delete()`s and raw SQL
+are captured too. The row takes its tenant from the changed row; under row-level security the insert runs
+with the session's `prm.tenant_id`, which inside a tenant scope is that same tenant (the mirrored table's
+own policy guarantees it), and outside any scope lets every tenant's row through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pgtrigger
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+EXTERNAL_ID_FIELD = "PRM_External_Id__c"
+OUTBOX_TABLE = "crm_sync_outboxentry"
+TRIGGER_NAME = "crm_outbox"
+
+__all__ = [
+    "EXTERNAL_ID_FIELD",
+    "Mirror",
+    "get",
+    "mirror",
+    "mirrors",
+    "object_choices",
+    "path_exists",
+    "resolve",
+]
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One mirrored model: its key (`app_label.model_name`), CRM object and default field mapping."""
+
+    key: str
+    model: type[models.Model]
+    crm_object: str
+    fields: dict[str, str] = field(default_factory=dict)
+    parent: str | None = None
+    external_id: str = "public_id"
+    external_id_field: str = EXTERNAL_ID_FIELD
+
+    def values(self, record: models.Model, fields: dict[str, str] | None = None) -> dict[str, Any]:
+        """The CRM values of `record` under `fields` (portal path -> CRM field; default: the declaration)."""
+        values = {crm: resolve(record, path) for path, crm in (fields or self.fields).items()}
+        values[self.external_id_field] = str(resolve(record, self.external_id))
+        return values
+
+
+_registry: dict[str, Mirror] = {}
+
+
+def mirror(
+    model: type[models.Model],
+    *,
+    crm_object: str,
+    fields: dict[str, str],
+    parent: str | None = None,
+    external_id: str = "public_id",
+) -> Mirror:
+    """Declare that `model` is mirrored to `crm_object`, and capture its changes in the outbox."""
+    from prm.tenancy import TenantOwnedModel
+
+    if not issubclass(model, TenantOwnedModel):
+        raise TypeError(f"{model.__name__} is not tenant-owned; only tenant data is mirrored")
+    key = model._meta.label_lower
+    declared = Mirror(
+        key=key,
+        model=model,
+        crm_object=crm_object,
+        fields=dict(fields),
+        parent=parent,
+        external_id=external_id,
+    )
+    if key in _registry:
+        if _registry[key] != declared:
+            raise ValueError(f"{key} is already mirrored differently")
+        return _registry[key]
+    pgtrigger.register(outbox_trigger(model))(model)
+    _registry[key] = declared
+    return declared
+
+
+def outbox_trigger(model: type[models.Model]) -> pgtrigger.Trigger:
+    """The row trigger that records every change of `model` as (or into) a pending outbox row."""
+    key = model._meta.label_lower
+    pk = model._meta.pk.column
+    return pgtrigger.Trigger(
+        name=TRIGGER_NAME,
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+        level=pgtrigger.Row,
+        declare=[("_prm_tenant_id", "bigint"), ("_prm_record_id", "bigint")],
+        func=f"""
+            IF TG_OP = 'DELETE' THEN
+                _prm_tenant_id := OLD.tenant_id;
+                _prm_record_id := OLD."{pk}";
+            ELSE
+                _prm_tenant_id := NEW.tenant_id;
+                _prm_record_id := NEW."{pk}";
+            END IF;
+            INSERT INTO "{OUTBOX_TABLE}"
+                (tenant_id, object_key, record_id, state, attempts, last_error, created_at, changed_at)
+            VALUES (_prm_tenant_id, '{key}', _prm_record_id, 'pending', 0, '', now(), now())
+            ON CONFLICT (tenant_id, object_key, record_id) WHERE state = 'pending'
+            DO UPDATE SET changed_at = now();
+            RETURN NULL;
+        """,
+    )
+
+
+def mirrors() -> list[Mirror]:
+    """Every declaration, parents before their children."""
+    ordered: list[Mirror] = []
+
+    def add(item: Mirror) -> None:
+        if item in ordered:
+            return
+        if item.parent in _registry:
+            add(_registry[item.parent])
+        ordered.append(item)
+
+    for item in sorted(_registry.values(), key=lambda m: m.key):
+        add(item)
+    return ordered
+
+
+def get(key: str) -> Mirror:
+    """The declaration of `key` (`app_label.model_name`); KeyError when it is not mirrored."""
+    return _registry[key]
+
+
+def object_choices() -> list[tuple[str, str]]:
+    """(key, label) of every mirrored model, for choice fields."""
+    return [(m.key, f"{m.model._meta.verbose_name} → {m.crm_object}") for m in mirrors()]
+
+
+def resolve(record: Any, path: str) -> Any:
+    """The value at dotted `path` from `record`; a method at the end is called; None stops the walk."""
+    value = record
+    for name in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, name)
+    if callable(value):
+        value = value()
+    return value
+
+
+def path_exists(model: type[models.Model], path: str) -> bool:
+    """Whether dotted `path` leads from `model` through its relations to a field, property or method."""
+    current = model
+    names = path.split(".")
+    for position, name in enumerate(names):
+        last = position == len(names) - 1
+        try:
+            found = current._meta.get_field(name)
+        except FieldDoesNotExist:
+            return last and not name.startswith("_") and hasattr(current, name)
+        if found.is_relation and found.related_model is not None:
+            current = found.related_model
+        elif not last:
+            return False
+    return True
