@@ -6,13 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm_sync import registry, services
-from crm_sync.models import CRMConnection, FieldMapping
+from crm_sync import outbox, registry, services
+from crm_sync.models import CRMConnection, FieldMapping, OutboxEntry
 from prm.admin_sites import TenantAdminOnly, tenant_admin_site
 
 SECRET_HELP = _("Stored encrypted and never shown. Leave empty to keep the stored value.")
@@ -188,3 +188,45 @@ class FieldMappingAdmin(TenantAdminOnly):
     list_filter = ["object_key", "direction"]
     search_fields = ["portal_field", "crm_field"]
     fields = ["object_key", "portal_field", "crm_field", "direction"]
+
+
+@admin.register(OutboxEntry, site=tenant_admin_site)
+class OutboxEntryAdmin(TenantAdminOnly):
+    """The outbox, read-only: what is waiting, sent or dead, and a retry for dead letters."""
+
+    list_display = ["object_key", "record_id", "state", "attempts", "changed_at", "sent_at", "last_error"]
+    list_filter = ["state", "object_key"]
+    fields = [
+        "object_key",
+        "record_id",
+        "state",
+        "attempts",
+        "last_error",
+        "created_at",
+        "changed_at",
+        "claimed_at",
+        "next_attempt_at",
+        "sent_at",
+    ]
+    readonly_fields = fields
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # rows are written by the database triggers only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Retry the selected dead letters"), permissions=["change"])
+    def retry(self, request, queryset):
+        from crm_sync.tasks import crm_drain_wake
+
+        retried = outbox.outbox_retry(entries=queryset)
+        if retried:
+            tenant_id = request.tenant.pk
+            transaction.on_commit(lambda: crm_drain_wake(tenant_id))
+        self.message_user(
+            request,
+            _("%(count)s dead letters will be sent again.") % {"count": retried},
+            messages.SUCCESS,
+        )

@@ -172,6 +172,10 @@ class OutboxEntry(TenantOwnedModel):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Set when a drain claims the row (state sending); a row sending longer than the lease is reclaimed.
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    # A pending row is not sent before this (backoff after a failure); null: due now.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
     class Meta:
         ordering = ["changed_at", "id"]

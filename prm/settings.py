@@ -234,8 +234,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("PRM_CELERY_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The outbox drain (crm_sync/outbox.py): a record failing this many times with a non-transient CRM error
+# becomes a dead letter; the beat drains every tenant's due rows this often (seconds).
+PRM_CRM_MAX_ATTEMPTS = int(env("PRM_CRM_MAX_ATTEMPTS", "5"))
+PRM_CRM_DRAIN_INTERVAL = float(env("PRM_CRM_DRAIN_INTERVAL", "5"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
+    "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crm_sync import services as crm_services
-from crm_sync.models import CRMConnection
+from crm_sync.models import CRMConnection, OutboxEntry
 from prm.models import PARTNER_ROLES, STAFF_ROLES, Membership, Role, Tenant, TenantDomain
 
 ALL_ROLES = frozenset(Role.values)
@@ -74,6 +74,7 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "partners.tier": lambda tc: tc.partner.tier,
     "crm_sync.crmconnection": crm_connection,
     "crm_sync.fieldmapping": lambda tc: crm_services.mappings_for(tc.tenant, "partners.partner")[0],
+    "crm_sync.outboxentry": lambda tc: OutboxEntry.objects.filter(tenant=tc.tenant).first(),
 }
 
 # Admin URLs that need no sample: they redirect to allauth (login, logout) or belong to the person.

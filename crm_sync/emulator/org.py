@@ -31,6 +31,11 @@ def check_values(store: Store, obj: str, body: dict, *, creating: bool, from_csv
         if name == "attributes":
             continue
         field = fields.get(name)
+        if field is None and isinstance(value, dict):
+            # A parent referenced by its external ID: {"Account": {"PRM_External_Id__c": "..."}}.
+            field = schema.reference_by_relationship(obj, name)
+            if field is not None:
+                name, value = field.name, _resolve_reference(store, obj, field, name, value)
         if field is None:
             raise FieldError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj}", [name])
         if not field.writable:
@@ -64,6 +69,40 @@ def check_values(store: Store, obj: str, body: dict, *, creating: bool, from_csv
             )
         values[name] = record_id
     return values
+
+
+def _resolve_reference(store: Store, obj: str, field, relationship: str, value: dict) -> str:
+    """The id of the parent a relationship reference names by one external-ID field, as Salesforce does."""
+    target = field.reference_to
+    if len(value) != 1:
+        raise FieldError(
+            "INVALID_FIELD",
+            f"The relationship {relationship} on {obj} must name exactly one external ID field",
+            [relationship],
+        )
+    [(ext_field, ext_value)] = value.items()
+    target_field = schema.OBJECTS[target].get(ext_field)
+    if target_field is None or not target_field.external_id:
+        raise FieldError(
+            "INVALID_FIELD",
+            f"Field name provided, {ext_field} is not an External ID or indexed field for {target}",
+            [relationship],
+        )
+    matches = store.find_by_field(target, ext_field, str(ext_value))
+    if not matches:
+        raise FieldError(
+            "INVALID_FIELD",
+            f"Foreign key external ID: {ext_value} not found for field {ext_field} in entity {target}",
+            [relationship],
+        )
+    if len(matches) > 1:
+        raise FieldError(
+            "INVALID_FIELD",
+            f"Foreign key external ID: {ext_value} matches multiple records for field {ext_field} in "
+            f"entity {target}",
+            [relationship],
+        )
+    return matches[0]["Id"]
 
 
 def create(store: Store, obj: str, values: dict) -> str:

@@ -47,7 +47,7 @@ class Field:
             "idLookup": self.name == "Id" or self.external_id,
             "defaultedOnCreate": not self.writable or self.type == "boolean",
             "referenceTo": [self.reference_to] if self.reference_to else [],
-            "relationshipName": self.name[:-2] if self.reference_to and self.name.endswith("Id") else None,
+            "relationshipName": relationship_name(self),
             "picklistValues": [],
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
         }
@@ -133,6 +133,23 @@ _define(
         Field("Status", "picklist", "Lead Status", length=255),
     ],
 )
+
+
+def relationship_name(field: Field) -> str | None:
+    """The name a reference field's parent is written under: AccountId -> Account, X__c -> X__r."""
+    if field.reference_to is None:
+        return None
+    if field.name.endswith("__c"):
+        return field.name[:-3] + "__r"
+    return field.name[:-2] if field.name.endswith("Id") else None
+
+
+def reference_by_relationship(obj: str, name: str) -> Field | None:
+    """The reference field of `obj` whose relationship name is `name`, if any."""
+    for field in OBJECTS[obj].values():
+        if field.reference_to not in (None, "User") and relationship_name(field) == name:
+            return field
+    return None
 
 
 def describe(obj: str, base: str) -> dict:

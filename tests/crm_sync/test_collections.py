@@ -102,3 +102,30 @@ def sf_fresh(emulator, sf):
     from tests.crm_sync.conftest import connect
 
     return connect(emulator, sf.session)
+
+
+def test_a_parent_referenced_by_its_external_id_is_resolved(sf, emulator):
+    upsert(sf, accounts([1]))
+    [account] = emulator.records("Account")
+    contacts = [
+        {"attributes": {"type": "Contact"}, EXT: "c-1", "LastName": "One", "Account": {EXT: "p-1"}},
+        {"attributes": {"type": "Contact"}, EXT: "c-2", "LastName": "Two", "Account": {EXT: "p-404"}},
+        {"attributes": {"type": "Contact"}, EXT: "c-3", "LastName": "Three", "Account": {"Name": "x"}},
+    ]
+    results = sf.restful(
+        f"composite/sobjects/Contact/{EXT}", method="PATCH", json={"allOrNone": False, "records": contacts}
+    )
+    assert [r["success"] for r in results] == [True, False, False]
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_FIELD"
+    assert results[1]["errors"][0]["message"] == (
+        f"Foreign key external ID: p-404 not found for field {EXT} in entity Account"
+    )
+    assert results[2]["errors"][0]["statusCode"] == "INVALID_FIELD"
+    [contact] = emulator.records("Contact")
+    assert (contact[EXT], contact["AccountId"]) == ("c-1", account["Id"])
+
+
+def test_a_relationship_on_a_field_that_is_no_reference_is_an_unknown_field(sf, emulator):
+    records = [{"attributes": {"type": "Account"}, EXT: "p-1", "Name": "P", "Owner": {EXT: "u"}}]
+    [result] = upsert(sf, records)
+    assert result["errors"][0]["statusCode"] == "INVALID_FIELD"

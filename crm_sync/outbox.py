@@ -1,0 +1,412 @@
+"""Draining the outbox: claim a tenant's due rows, upsert their records' latest state, record each result.
+
+A drain claims pending rows that are due (`SELECT ... FOR UPDATE SKIP LOCKED`, parents' rows first) in a
+short transaction that marks them `sending` with a claim time, commits, sends, then records each result.
+An edit made while a row is sending writes a new pending row (the partial unique index covers pending rows
+only), so the latest state always goes out. A row left `sending` past the lease (its worker died) goes back
+to pending on the next drain.
+
+Records go out by sObject Collections upsert on the external-ID field, at most 200 per call, with
+`allOrNone: false`, so every record has its own result:
+
+- success: the row is `sent`;
+- `UNABLE_TO_LOCK_ROW`, and a whole call failing with a 5xx, a timeout or a connection error: pending again
+  with backoff and jitter (transient: never a dead letter); after a whole call failed the drain stops, and
+  the rows it claimed but did not send go back to pending as they were;
+- any other error of a record: pending again with backoff, and a dead letter with the CRM's
+  `errorCode: message` after PRM_CRM_MAX_ATTEMPTS attempts;
+- `REQUEST_LIMIT_EXCEEDED`, or API usage (the `Sforce-Limit-Info` header) past the connection's pause
+  share: the connection pauses for PAUSE_FOR and the rows go back to pending without counting an attempt.
+
+A record deleted in the portal is not sent (deletes are not mirrored yet): its row is marked sent with a
+note.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from simple_salesforce.exceptions import SalesforceError
+
+from crm_sync import registry
+from crm_sync.client import CRMError, with_fresh_session
+from crm_sync.models import CRMConnection, Direction, FieldMapping, OutboxEntry, OutboxState
+from crm_sync.services import mapping_defaults_ensure
+from prm.models import Tenant
+from prm.tenancy import tenant_scope
+
+COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's limit
+LEASE = timedelta(minutes=5)  # a row sending longer than this is reclaimed
+PAUSE_FOR = timedelta(minutes=15)
+BACKOFF_BASE = 5.0  # seconds before the first retry; doubles with each attempt
+BACKOFF_CAP = 15 * 60.0
+TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
+DELETED_NOTE = "Deleted in the portal; deletes are not mirrored to the CRM yet."
+PARENT_NOT_SENT = "Waiting for its parent record, which failed in the same drain."
+
+
+@dataclass
+class DrainResult:
+    """What one drain did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    calls: int = 0
+    paused: bool = False
+    halted: bool = False  # a whole call failed; the rest waits for the next drain
+    # External IDs of the records that failed in this drain: their children wait instead of failing.
+    failed: set[str] = field(default_factory=set)
+
+
+class _Halt(Exception):
+    """Stop this drain: the CRM asked us to pause (REQUEST_LIMIT_EXCEEDED, usage past the pause share), or a
+    whole call failed (down, unreachable, credentials refused) and the next would most likely fail too."""
+
+    def __init__(self, *, paused: bool):
+        super().__init__()
+        self.paused = paused
+
+
+def outbox_drain(*, tenant: Tenant, batch_size: int = 200, max_batches: int = 50) -> DrainResult:
+    """Send the tenant's due outbox rows to its CRM; a paused, disabled or absent connection sends none."""
+    result = DrainResult()
+    with tenant_scope(tenant):
+        connection = CRMConnection.objects.filter(tenant=tenant).first()
+        if connection is None or not connection.is_enabled:
+            return result
+        if connection.paused_until is not None and connection.paused_until > timezone.now():
+            result.paused = True
+            return result
+        connection.paused_until, connection.pause_reason = None, ""
+        _reclaim_expired(tenant)
+        mappings = _mappings(tenant)
+        for _batch in range(max_batches):
+            claim_time, entries = _claim(tenant, batch_size)
+            if not entries:
+                break
+            result.claimed += len(entries)
+            _send_batch(connection, entries, claim_time, mappings, result)
+            if result.paused or result.halted:
+                break
+        connection.save(
+            update_fields=[
+                "last_success_at",
+                "last_error",
+                "api_usage",
+                "api_limit",
+                "paused_until",
+                "pause_reason",
+                "updated_at",
+            ]
+        )
+    return result
+
+
+def outbox_retry(*, entries: models.QuerySet[OutboxEntry]) -> int:
+    """Put the dead letters among `entries` back to pending, due now with a fresh attempt count; the number
+    retried. A dead letter whose record has a newer pending row is dropped: that row sends the latest state.
+    """
+    retried = 0
+    for entry in entries.filter(state=OutboxState.DEAD):
+        try:
+            with transaction.atomic():
+                OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.DEAD).update(
+                    state=OutboxState.PENDING, attempts=0, next_attempt_at=None, claimed_at=None
+                )
+        except IntegrityError:
+            OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.DEAD).delete()
+        retried += 1
+    return retried
+
+
+def tenants_due() -> list[int]:
+    """Ids of tenants with an enabled, unpaused connection and due pending rows (for the beat)."""
+    now = timezone.now()
+    due: list[int] = []
+    for tenant in Tenant.objects.all():
+        with tenant_scope(tenant):
+            connection = CRMConnection.objects.filter(tenant=tenant, is_enabled=True).first()
+            if connection is None or (connection.paused_until and connection.paused_until > now):
+                continue
+            if (
+                _due_rows(tenant).exists()
+                or OutboxEntry.objects.filter(
+                    tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=now - LEASE
+                ).exists()
+            ):
+                due.append(tenant.pk)
+    return due
+
+
+# --- claiming ---------------------------------------------------------------------------------------------
+
+
+def _due_rows(tenant: Tenant) -> models.QuerySet[OutboxEntry]:
+    return OutboxEntry.objects.filter(tenant=tenant, state=OutboxState.PENDING).filter(
+        models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=timezone.now())
+    )
+
+
+def _claim(tenant: Tenant, batch_size: int) -> tuple[datetime, list[OutboxEntry]]:
+    """Mark up to `batch_size` due rows `sending` (parents' rows first) in a short transaction."""
+    order = models.Case(
+        *(models.When(object_key=m.key, then=models.Value(n)) for n, m in enumerate(registry.mirrors())),
+        default=models.Value(len(registry.mirrors())),
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            _due_rows(tenant)
+            .select_for_update(skip_locked=True, of=("self",))
+            .annotate(priority=order)
+            .order_by("priority", "changed_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        OutboxEntry.objects.filter(id__in=ids).update(state=OutboxState.SENDING, claimed_at=now)
+    return now, list(OutboxEntry.objects.filter(id__in=ids, claimed_at=now))
+
+
+def _reclaim_expired(tenant: Tenant) -> None:
+    """Rows a dead worker left `sending` past the lease go back to pending (no attempt counted)."""
+    stale = OutboxEntry.objects.filter(
+        tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=timezone.now() - LEASE
+    )
+    for entry in stale:
+        _release(entry, entry.claimed_at, {})
+
+
+def _release(entry: OutboxEntry, claim_time: datetime, changes: dict[str, Any]) -> None:
+    """Put a claimed row back to pending with `changes`; when a newer pending row of the record exists, that
+    one carries the latest state and this one is dropped."""
+    try:
+        with transaction.atomic():
+            OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENDING, claimed_at=claim_time).update(
+                state=OutboxState.PENDING, claimed_at=None, **changes
+            )
+    except IntegrityError:
+        OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENDING, claimed_at=claim_time).delete()
+
+
+# --- sending ----------------------------------------------------------------------------------------------
+
+
+def _mappings(tenant: Tenant) -> dict[str, dict[str, str]]:
+    """Portal path -> CRM field of each mirrored object, for the fields that flow to the CRM."""
+    mapping_defaults_ensure(tenant)
+    mappings: dict[str, dict[str, str]] = defaultdict(dict)
+    for mapping in FieldMapping.objects.filter(direction__in=[Direction.TO_CRM, Direction.BOTH]):
+        mappings[mapping.object_key][mapping.portal_field] = mapping.crm_field
+    return mappings
+
+
+def _record_values(declared: registry.Mirror, record: models.Model, fields: dict[str, str]) -> dict:
+    """The upsert body of one record; the parent reference goes by the parent's external ID."""
+    values = declared.values(record, fields)
+    if declared.parent:
+        parent = registry.get(declared.parent)
+        reference = f"{parent.crm_object}Id"
+        if values.get(reference) is not None:
+            values[parent.crm_object] = {parent.external_id_field: str(values.pop(reference))}
+    body = json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+    return {"attributes": {"type": declared.crm_object}, **body}
+
+
+def _send_batch(
+    connection: CRMConnection,
+    entries: list[OutboxEntry],
+    claim_time: datetime,
+    mappings: dict[str, dict[str, str]],
+    result: DrainResult,
+) -> None:
+    by_key: dict[str, list[OutboxEntry]] = defaultdict(list)
+    for entry in entries:
+        by_key[entry.object_key].append(entry)
+    pending = list(entries)  # not yet resolved: released again if the drain pauses
+    try:
+        for declared in registry.mirrors():
+            if declared.key not in by_key:
+                continue
+            group = by_key.pop(declared.key)
+            records = declared.model.objects.in_bulk([e.record_id for e in group])
+            ready: list[tuple[OutboxEntry, dict]] = []
+            for entry in group:
+                record = records.get(entry.record_id)
+                if record is None:
+                    _mark_sent([entry], claim_time, note=DELETED_NOTE)
+                    pending.remove(entry)
+                    continue
+                try:
+                    body = _record_values(declared, record, mappings[declared.key])
+                except Exception as failure:  # noqa: BLE001 - a broken mapping path is this record's error
+                    _fail(entry, claim_time, f"{type(failure).__name__}: {failure}", result, transient=False)
+                    pending.remove(entry)
+                    continue
+                if _parent_failed(declared, body, result):
+                    _fail(entry, claim_time, PARENT_NOT_SENT, result, transient=True, counted=False)
+                    pending.remove(entry)
+                    continue
+                ready.append((entry, body))
+            for start in range(0, len(ready), COLLECTION_LIMIT):
+                chunk = ready[start : start + COLLECTION_LIMIT]
+                _send_chunk(connection, declared, chunk, claim_time, result)
+                for entry, _body in chunk:
+                    pending.remove(entry)
+        for key, group in by_key.items():  # rows of objects nobody mirrors any more
+            for entry in group:
+                _fail(entry, claim_time, f"{key} is not mirrored", result, transient=False)
+                pending.remove(entry)
+    except _Halt as halt:
+        result.paused, result.halted = halt.paused, not halt.paused
+        for entry in pending:
+            _release(entry, claim_time, {})
+
+
+def _parent_failed(declared: registry.Mirror, body: dict, result: DrainResult) -> bool:
+    if not declared.parent:
+        return False
+    parent = registry.get(declared.parent)
+    reference = body.get(parent.crm_object)
+    return isinstance(reference, dict) and reference.get(parent.external_id_field) in result.failed
+
+
+def _send_chunk(
+    connection: CRMConnection,
+    declared: registry.Mirror,
+    chunk: list[tuple[OutboxEntry, dict]],
+    claim_time: datetime,
+    result: DrainResult,
+) -> None:
+    path = f"composite/sobjects/{declared.crm_object}/{declared.external_id_field}"
+    payload = {"allOrNone": False, "records": [body for _entry, body in chunk]}
+    entries = [entry for entry, _body in chunk]
+    usage: dict[str, Any] = {}
+
+    def call(sf):
+        answer = sf.restful(path, method="PATCH", json=payload)
+        usage.update(getattr(sf, "api_usage", None) or {})
+        return answer
+
+    result.calls += 1
+    try:
+        answers = with_fresh_session(connection, call)
+    except CRMError as failure:
+        cause = failure.__cause__
+        code = _error_code(cause)
+        now = timezone.now()
+        if code == "REQUEST_LIMIT_EXCEEDED":
+            _pause(connection, str(failure))
+            raise _Halt(paused=True) from failure
+        connection.last_error = str(failure)
+        transient = (
+            cause is None  # no answer at all: credentials refused or token endpoint unreachable
+            or isinstance(cause, requests.RequestException | OSError)
+            or (isinstance(cause, SalesforceError) and cause.status >= 500)
+        )
+        counted = cause is not None
+        result.failed.update(body[declared.external_id_field] for _entry, body in chunk)
+        for entry in entries:
+            _fail(entry, claim_time, str(failure), result, transient=transient, counted=counted, now=now)
+        raise _Halt(paused=False) from failure
+    over_share = _record_usage(connection, usage)
+    now = timezone.now()
+    sent: list[OutboxEntry] = []
+    for (entry, body), answer in zip(chunk, answers, strict=True):
+        if answer.get("success"):
+            sent.append(entry)
+            continue
+        result.failed.add(body[declared.external_id_field])
+        errors = answer.get("errors") or [{}]
+        code = errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN_ERROR"
+        message = f"{code}: {errors[0].get('message', '')}"
+        _fail(entry, claim_time, message, result, transient=code in TRANSIENT_CODES, now=now)
+    _mark_sent(sent, claim_time)
+    result.sent += len(sent)
+    if sent:
+        connection.last_success_at = now
+        connection.last_error = ""
+    if over_share:
+        raise _Halt(paused=True)
+
+
+def _error_code(cause: BaseException | None) -> str | None:
+    if isinstance(cause, SalesforceError):
+        content = cause.content
+        if isinstance(content, list) and content and isinstance(content[0], dict):
+            return content[0].get("errorCode")
+    return None
+
+
+def _record_usage(connection: CRMConnection, usage: dict[str, Any]) -> bool:
+    """Note the API usage the CRM reported; pause the connection (True) when it passed the pause share."""
+    api = usage.get("api-usage")
+    if api is None:
+        return False
+    connection.api_usage, connection.api_limit = api.used, api.total
+    if api.total and api.used >= connection.pause_at_usage * api.total:
+        _pause(
+            connection,
+            f"API usage {api.used}/{api.total} passed {connection.pause_at_usage:.0%} of the daily limit",
+        )
+        return True
+    return False
+
+
+def _pause(connection: CRMConnection, reason: str) -> None:
+    connection.paused_until = timezone.now() + PAUSE_FOR
+    connection.pause_reason = reason[:255]
+    connection.last_error = reason
+
+
+# --- results ----------------------------------------------------------------------------------------------
+
+
+def _mark_sent(entries: list[OutboxEntry], claim_time: datetime, *, note: str = "") -> None:
+    if entries:
+        OutboxEntry.objects.filter(
+            pk__in=[e.pk for e in entries], state=OutboxState.SENDING, claimed_at=claim_time
+        ).update(state=OutboxState.SENT, sent_at=timezone.now(), last_error=note)
+
+
+def backoff(attempts: int, now: datetime) -> datetime:
+    """When a row that failed `attempts` times is next due: exponential, capped, with jitter."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    return now + timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+
+
+def _fail(
+    entry: OutboxEntry,
+    claim_time: datetime,
+    error: str,
+    result: DrainResult,
+    *,
+    transient: bool,
+    counted: bool = True,
+    now: datetime | None = None,
+) -> None:
+    """Record a failed send: pending again with backoff, or a dead letter once out of attempts."""
+    now = now or timezone.now()
+    attempts = entry.attempts + (1 if counted else 0)
+    if not transient and attempts >= settings.PRM_CRM_MAX_ATTEMPTS:
+        OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENDING, claimed_at=claim_time).update(
+            state=OutboxState.DEAD, attempts=attempts, last_error=error
+        )
+        result.dead += 1
+        return
+    _release(
+        entry,
+        claim_time,
+        {"attempts": attempts, "last_error": error, "next_attempt_at": backoff(attempts, now)},
+    )
+    result.retried += 1
