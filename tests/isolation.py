@@ -41,6 +41,7 @@ URLS: dict[str, Case] = {
     "home": Case(),
     # Partner people are sent on to their own organisation (a redirect); staff get the directory.
     "partners:list": Case(roles=STAFF_ROLES),
+    "crm_sync:status": Case(roles=STAFF_ROLES),
     "partners:detail": Case(kwargs=lambda tc: {"slug": tc.partner.slug}, roles=STAFF_ROLES | PARTNER_ROLES),
     # Admin views that are not per model.
     "admin:index": Case(roles=STAFF_ROLES),
