@@ -13,16 +13,14 @@ import uuid
 import pytest
 from django.core.mail import send_mail
 from django.db import transaction
-from django.test import override_settings
 
 from prm import services
 from prm.celery import _redis
-from prm.celery import app as celery_app
 from prm.models import ParkedTask, Role
 from prm.tasks import heartbeat_key, worker_heartbeat
 from prm.tenancy import tenant_scope
 from tests import worker_tasks
-from tests.worker_support import start_worker
+from tests.worker_support import serving_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -34,18 +32,9 @@ MAX_DELIVERIES = 2
 @pytest.fixture(scope="module")
 def worker(django_db_setup, tmp_path_factory):
     """A running `celery -A prm worker`, on the test database, consuming this module's own queue."""
-    worker = start_worker(tmp_path_factory.mktemp("celery-worker"), max_deliveries=MAX_DELIVERIES)
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = worker.queue
-    same_keys = override_settings(PRM_CACHE_KEY_PREFIX=worker.key_prefix)
-    same_keys.enable()
-    try:
+    directory = tmp_path_factory.mktemp("celery-worker")
+    with serving_worker(directory, max_deliveries=MAX_DELIVERIES) as (worker, killed):
         yield worker
-    finally:
-        same_keys.disable()
-        celery_app.conf.task_default_queue = previous_queue
-        killed = worker.stop()
-        worker.cleanup_redis()
     assert not killed, f"worker processes survived a warm shutdown and had to be killed: {killed}"
     assert not worker.processes(), "a worker process outlived its test run"
 

@@ -246,3 +246,26 @@ def start_worker(
         worker.cleanup_redis()
         raise
     return worker
+
+
+@contextlib.contextmanager
+def serving_worker(directory: Path, **start_options):
+    """Start a worker and point this test process at its queue and key prefix; stop it on exit.
+
+    Yields (worker, killed): `killed` fills with the processes that had to be killed at shutdown.
+    """
+    from django.test import override_settings
+
+    from prm.celery import app as celery_app
+
+    worker = start_worker(directory, **start_options)
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = worker.queue
+    killed: list = []
+    try:
+        with override_settings(PRM_CACHE_KEY_PREFIX=worker.key_prefix):
+            yield worker, killed
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        killed.extend(worker.stop())
+        worker.cleanup_redis()

@@ -153,24 +153,10 @@ def reference_by_relationship(obj: str, name: str) -> Field | None:
 
 
 def describe(obj: str, base: str) -> dict:
-    singular, plural = LABELS[obj]
-    return {
-        "name": obj,
-        "label": singular,
-        "labelPlural": plural,
-        "keyPrefix": KEY_PREFIXES[obj],
-        "custom": False,
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
-        "queryable": True,
-        "fields": [field.describe() for field in OBJECTS[obj].values()],
-        "urls": {
-            "sobject": f"{base}/sobjects/{obj}",
-            "describe": f"{base}/sobjects/{obj}/describe",
-            "rowTemplate": f"{base}/sobjects/{obj}/{{ID}}",
-        },
-    }
+    entry = describe_global_entry(obj, base)
+    entry["fields"] = [field.describe() for field in OBJECTS[obj].values()]
+    entry["urls"]["rowTemplate"] = f"{base}/sobjects/{obj}/{{ID}}"
+    return entry
 
 
 def describe_global_entry(obj: str, base: str) -> dict:

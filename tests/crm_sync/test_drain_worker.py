@@ -7,15 +7,13 @@ import time
 
 import pytest
 from django.conf import settings
-from django.test import override_settings
 
 from partners import services as partner_services
 from partners.models import Region, Stage
-from prm.celery import app as celery_app
 from prm.tenancy import tenant_scope
 from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.crm_sync.test_connection import save_connection
-from tests.worker_support import start_worker, wait_for
+from tests.worker_support import serving_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,19 +24,13 @@ EXT = "PRM_External_Id__c"
 def worker(django_db_setup, tmp_path_factory):
     """A running worker on a queue of its own, with this run's CRM encryption keys."""
     with pytest.MonkeyPatch.context() as patch:
+        # The worker reads its keys from the environment it starts with.
         patch.setenv("PRM_CRM_ENCRYPTION_KEYS", ",".join(settings.PRM_CRM_ENCRYPTION_KEYS))
-        worker = start_worker(tmp_path_factory.mktemp("crm-worker"), max_deliveries=3, include=())
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = worker.queue
-    same_keys = override_settings(PRM_CACHE_KEY_PREFIX=worker.key_prefix)
-    same_keys.enable()
-    try:
-        yield worker
-    finally:
-        same_keys.disable()
-        celery_app.conf.task_default_queue = previous_queue
-        worker.stop()
-        worker.cleanup_redis()
+        with serving_worker(tmp_path_factory.mktemp("crm-worker"), max_deliveries=3, include=()) as (
+            worker,
+            _,
+        ):
+            yield worker
 
 
 def account(emulator, public_id) -> dict | None:
