@@ -24,6 +24,9 @@ from prm.models import Role, Tenant, User
 from prm.tenancy import tenant_scope
 from tests.factories import PASSWORD
 
+# The browser fixtures (chromium, browser_page, portal_url) for any test module that asks for them.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings():
