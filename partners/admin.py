@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import Partner, PartnerMembership, PartnerType, Tier
+from partners.models import Partner, PartnerMembership, PartnerType, StageChange, Tier
 from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 
 
@@ -27,6 +27,30 @@ class PartnerMembershipInline(admin.TabularInline):
         return obj.membership.get_role_display()
 
 
+class StageChangeInline(admin.TabularInline):
+    """The partner's lifecycle history; written by services only, never edited."""
+
+    model = StageChange
+    fields = ["changed_at", "from_stage", "to_stage", "reason", "acting_user"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("lifecycle history")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("acting_user")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Whoever may open the partner (the parent admin decides by role) may read its history.
+        return True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Partner, site=tenant_admin_site)
 class PartnerAdmin(TenantModelAdmin):
     list_display = ["name", "partner_type", "tier", "stage", "region", "country", "created_at"]
@@ -34,7 +58,8 @@ class PartnerAdmin(TenantModelAdmin):
     search_fields = ["name", "slug", "website_domain"]
     list_select_related = ["partner_type", "tier"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["public_id", "created_at", "updated_at"]
+    # The stage moves through partners.services.partner_change_stage only, so every move is recorded.
+    readonly_fields = ["stage", "public_id", "created_at", "updated_at"]
     fields = [
         "name",
         "slug",
@@ -48,7 +73,7 @@ class PartnerAdmin(TenantModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [PartnerMembershipInline]
+    inlines = [PartnerMembershipInline, StageChangeInline]
     autocomplete_fields = ["partner_type", "tier"]
 
 

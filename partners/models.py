@@ -32,6 +32,19 @@ class Stage(models.TextChoices):
     EXITED = "exited", _("Exited")
 
 
+# The one map of lifecycle moves: from each stage, the stages a partner may move to (DESIGN.md).
+STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.APPLIED: frozenset({Stage.APPROVED, Stage.EXITED}),
+    Stage.APPROVED: frozenset({Stage.ONBOARDING, Stage.EXITED}),
+    Stage.ONBOARDING: frozenset({Stage.ACTIVATED, Stage.EXITED}),
+    Stage.ACTIVATED: frozenset({Stage.ACTIVE, Stage.DORMANT, Stage.EXITED}),
+    Stage.ACTIVE: frozenset({Stage.DORMANT, Stage.EXITED}),
+    Stage.DORMANT: frozenset({Stage.ACTIVE, Stage.EXITED}),
+    # A partner who left and comes back starts onboarding again.
+    Stage.EXITED: frozenset({Stage.ONBOARDING}),
+}
+
+
 class PartnerType(TenantOwnedModel):
     """A kind of partner the program recruits: reseller, MSP, systems integrator, referral, technology."""
 
@@ -145,6 +158,36 @@ class Partner(TenantOwnedModel):
         self.country = (self.country or "").upper()
         self.website_domain = (self.website_domain or "").strip().lower()
         super().save(*args, **kwargs)
+
+
+class StageChange(TenantOwnedModel):
+    """One move of a partner through the lifecycle; the stage metrics are computed from these rows."""
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="stage_changes", verbose_name=_("partner")
+    )
+    # Empty for the row that records the stage a partner was created in.
+    from_stage = models.CharField(_("from"), max_length=16, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(_("to"), max_length=16, choices=Stage.choices)
+    changed_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+    acting_user = models.ForeignKey(
+        "prm.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [models.Index(fields=["tenant", "to_stage", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.from_stage or '-'} -> {self.to_stage}"
 
 
 class PartnerMembership(TenantOwnedModel):

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from partners.models import Partner, PartnerMembership, PartnerType, Stage, Tier
+from partners.models import (
+    STAGE_TRANSITIONS,
+    Partner,
+    PartnerMembership,
+    PartnerType,
+    Stage,
+    StageChange,
+    Tier,
+)
 from prm import services as core_services
 from prm.models import PARTNER_ROLES, Membership, Role, User
 
@@ -46,7 +55,44 @@ def partner_create(
     partner.tenant = partner_type.tenant
     partner.full_clean()
     partner.save()
+    StageChange.objects.create(
+        tenant=partner.tenant, partner=partner, from_stage="", to_stage=stage, acting_user=acting_user
+    )
     return partner
+
+
+class StageTransitionError(ValidationError):
+    """A lifecycle move the transition map does not allow."""
+
+
+@transaction.atomic
+def partner_change_stage(
+    *, partner: Partner, to_stage: str, reason: str = "", acting_user: User | None
+) -> StageChange | None:
+    """Move a partner to `to_stage` and record the move; None when it already is there.
+
+    Raises StageTransitionError for a move STAGE_TRANSITIONS does not allow.
+    """
+    # Lock the row: two events (say, a first deal and a manager's move) may move the same partner at once.
+    locked = Partner.objects.select_for_update().only("id", "stage").get(pk=partner.pk)
+    from_stage = locked.stage
+    if from_stage == to_stage:
+        return None
+    if to_stage not in STAGE_TRANSITIONS.get(from_stage, frozenset()):
+        raise StageTransitionError(
+            _("A partner cannot move from %(from)s to %(to)s.")
+            % {"from": Stage(from_stage).label, "to": Stage(to_stage).label}
+        )
+    Partner.objects.filter(pk=partner.pk).update(stage=to_stage, updated_at=timezone.now())
+    partner.stage = to_stage
+    return StageChange.objects.create(
+        tenant=partner.tenant,
+        partner=partner,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        reason=reason[:300],
+        acting_user=acting_user,
+    )
 
 
 @transaction.atomic

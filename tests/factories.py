@@ -16,6 +16,7 @@ from partners.models import (
     PartnerUserObjectPermission,
     Region,
     Stage,
+    StageChange,
     Tier,
 )
 from prm.models import Membership, ParkedTask, Role, Tenant, TenantDomain, User, UserSession
@@ -109,6 +110,17 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     region = Region.EMEA
     website_domain = factory.Sequence(lambda n: f"partner{n}.example.net")
     stage = Stage.ACTIVE
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StageChange
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    from_stage = Stage.ONBOARDING
+    to_stage = Stage.ACTIVATED
+    reason = "first deal registered"
 
 
 class PartnerMembershipFactory(factory.django.DjangoModelFactory):

@@ -29,9 +29,14 @@ def test_the_partner_changelist_lists_the_tenants_partners_only(cast, django_ass
 
 def partner_form(partner, **changes) -> dict:
     """The admin change form of `partner` as posted, with `changes`."""
-    fields = ["name", "slug", "partner_type", "tier", "stage", "country", "region", "website_domain"]
+    fields = ["name", "slug", "partner_type", "tier", "country", "region", "website_domain"]
     data = {name: getattr(partner, partner._meta.get_field(name).attname) or "" for name in fields}
-    return {**data, **changes, "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    inlines = {
+        f"{prefix}-{count}": "0"
+        for prefix in ("memberships", "stage_changes")
+        for count in ("TOTAL_FORMS", "INITIAL_FORMS")
+    }
+    return {**data, **changes, **inlines}
 
 
 def count_queries(client: Client, path: str) -> int:
