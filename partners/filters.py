@@ -35,5 +35,9 @@ class PartnerFilter(django_filters.FilterSet):
         label=_("Region"), choices=Region.choices, empty_label=_("All regions")
     )
 
+    stalled = django_filters.BooleanFilter(
+        label=_("Stalled in onboarding"), field_name="stalled_since", lookup_expr="isnull", exclude=True
+    )
+
     def search(self, queryset, name, value):
         return queryset.search(value)

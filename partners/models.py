@@ -93,6 +93,10 @@ class PartnerQuerySet(models.QuerySet):
         """Partners that have been approved and have not left."""
         return self.exclude(stage__in=[Stage.APPLIED, Stage.EXITED])
 
+    def stalled(self):
+        """Partners that stall detection currently flags."""
+        return self.filter(stalled_since__isnull=False)
+
     def with_people(self):
         """Prefetch what list pages show about each partner."""
         return self.select_related("partner_type", "tier")
@@ -134,6 +138,9 @@ class Partner(TenantOwnedModel):
     tier = models.ForeignKey(
         Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="partners", verbose_name=_("tier")
     )
+    # Set by onboarding's stall detection (partner_set_stalled): since when, and why, the partner is stuck.
+    stalled_since = models.DateTimeField(_("stalled since"), null=True, blank=True, editable=False)
+    stall_reason = models.CharField(_("why stalled"), max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -120,3 +120,23 @@ def partner_member_add(
     return PartnerMembership.objects.create(
         tenant=partner.tenant, membership=membership, partner=partner, title=title
     )
+
+
+def partner_set_stalled(*, partner: Partner, reason: str | None) -> bool:
+    """Flag a partner as stalled with `reason`, or clear the flag with None; True when the flag changed.
+
+    A partner that stays stalled keeps its first `stalled_since`, so "stalled for N days" stays true.
+    """
+    if reason is None:
+        changed = Partner.objects.filter(pk=partner.pk, stalled_since__isnull=False).update(
+            stalled_since=None, stall_reason=""
+        )
+        partner.stalled_since, partner.stall_reason = None, ""
+        return bool(changed)
+    now = timezone.now()
+    changed = Partner.objects.filter(pk=partner.pk, stalled_since__isnull=True).update(
+        stalled_since=now, stall_reason=reason[:300]
+    )
+    Partner.objects.filter(pk=partner.pk).exclude(stall_reason=reason[:300]).update(stall_reason=reason[:300])
+    partner.refresh_from_db(fields=["stalled_since", "stall_reason"])
+    return bool(changed)

@@ -28,7 +28,8 @@ class PartnerTable(PRMTable):
     )
     # Empty values reach render_tier and value_tier too: a partner without a tier says so.
     tier = tables.Column(verbose_name=_("Tier"), empty_values=())
-    stage = tables.Column(verbose_name=_("Stage"))
+    # The stage, with onboarding's stall flag beside it.
+    stage = tables.Column(verbose_name=_("Stage"), accessor="stage")
     region = tables.Column(verbose_name=_("Region"), order_by=("region", *THEN_BY_NAME))
     country = tables.Column(verbose_name=_("Country"), order_by=("country", *THEN_BY_NAME))
     created = tables.Column(verbose_name=_("Created"), accessor="created_at", order_by=("created_at", "slug"))
@@ -50,11 +51,19 @@ class PartnerTable(PRMTable):
         # By rank (Platinum above Gold), not by name.
         return queryset.order_by_tier(descending=is_descending), True
 
-    def render_stage(self, value):
-        return format_html('<span class="stage-label">{}</span>', value)
+    def render_stage(self, value, record):
+        label = format_html('<span class="stage-label">{}</span>', record.get_stage_display())
+        if record.stalled_since:
+            return format_html(
+                '{} <span class="badge badge--warning" title="{}">{}</span>',
+                label,
+                record.stall_reason,
+                _("Stalled"),
+            )
+        return label
 
-    def value_stage(self, value):
-        return value
+    def value_stage(self, value, record):
+        return record.get_stage_display() + (" (stalled)" if record.stalled_since else "")
 
     def order_stage(self, queryset, is_descending):
         # In lifecycle order, not alphabetically.

@@ -352,3 +352,22 @@ def test_another_tenants_staff_never_see_acmes_partners(directory, query):
     if not query:
         assert names(content) == ["Contoso Globex", "Northwind Globex"]
         assert [row[0] for row in rows[1:]] == ["Contoso Globex", "Northwind Globex"]
+
+
+def test_a_stalled_partner_is_flagged_with_its_reason_and_can_be_filtered(directory):
+    with tenant_scope(directory.tenant):
+        contoso = directory.acme.other_partner
+        assert partner_services.partner_set_stalled(partner=contoso, reason="2 tasks overdue") is True
+        first_flagged = contoso.stalled_since
+        # Still stalled the next night: the flag keeps its first date.
+        assert partner_services.partner_set_stalled(partner=contoso, reason="3 tasks overdue") is False
+        assert contoso.stalled_since == first_flagged and contoso.stall_reason == "3 tasks overdue"
+
+    content = page(staff_client(directory))
+    assert 'title="3 tasks overdue">Stalled</span>' in content
+    assert names(page(staff_client(directory), "?stalled=true")) == ["Contoso Acme"]
+
+    with tenant_scope(directory.tenant):
+        assert partner_services.partner_set_stalled(partner=contoso, reason=None) is True
+    assert "Stalled</span>" not in page(staff_client(directory))
+    assert names(page(staff_client(directory), "?stalled=true")) == []
