@@ -46,9 +46,7 @@ from prm.models import Tenant
 from prm.tenancy import tenant_scope
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's limit
-LEASE = timedelta(minutes=5)  # a row sending longer than this is reclaimed
 PAUSE_FOR = timedelta(minutes=15)
-BACKOFF_BASE = 5.0  # seconds before the first retry; doubles with each attempt
 BACKOFF_CAP = 15 * 60.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
 DELETED_NOTE = "Deleted in the portal; deletes are not mirrored to the CRM yet."
@@ -143,7 +141,7 @@ def tenants_due() -> list[int]:
             if (
                 _due_rows(tenant).exists()
                 or OutboxEntry.objects.filter(
-                    tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=now - LEASE
+                    tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=now - lease()
                 ).exists()
             ):
                 due.append(tenant.pk)
@@ -151,6 +149,11 @@ def tenants_due() -> list[int]:
 
 
 # --- claiming ---------------------------------------------------------------------------------------------
+
+
+def lease() -> timedelta:
+    """How long a row may stay `sending` before it is reclaimed (PRM_CRM_SENDING_LEASE)."""
+    return timedelta(seconds=settings.PRM_CRM_SENDING_LEASE)
 
 
 def _due_rows(tenant: Tenant) -> models.QuerySet[OutboxEntry]:
@@ -181,7 +184,7 @@ def _claim(tenant: Tenant, batch_size: int) -> tuple[datetime, list[OutboxEntry]
 def _reclaim_expired(tenant: Tenant) -> None:
     """Rows a dead worker left `sending` past the lease go back to pending (no attempt counted)."""
     stale = OutboxEntry.objects.filter(
-        tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=timezone.now() - LEASE
+        tenant=tenant, state=OutboxState.SENDING, claimed_at__lt=timezone.now() - lease()
     )
     for entry in stale:
         _release(entry, entry.claimed_at, {})
@@ -381,7 +384,7 @@ def _mark_sent(entries: list[OutboxEntry], claim_time: datetime, *, note: str = 
 
 def backoff(attempts: int, now: datetime) -> datetime:
     """When a row that failed `attempts` times is next due: exponential, capped, with jitter."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    delay = min(BACKOFF_CAP, settings.PRM_CRM_BACKOFF_BASE * 2 ** max(attempts - 1, 0))
     return now + timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
 

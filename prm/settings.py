@@ -238,6 +238,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # becomes a dead letter; the beat drains every tenant's due rows this often (seconds).
 PRM_CRM_MAX_ATTEMPTS = int(env("PRM_CRM_MAX_ATTEMPTS", "5"))
 PRM_CRM_DRAIN_INTERVAL = float(env("PRM_CRM_DRAIN_INTERVAL", "5"))
+# A row left `sending` this long (seconds) by a worker that died is claimed again; the first retry of a
+# failed record waits this long (seconds), doubling with each attempt.
+PRM_CRM_SENDING_LEASE = float(env("PRM_CRM_SENDING_LEASE", "300"))
+PRM_CRM_BACKOFF_BASE = float(env("PRM_CRM_BACKOFF_BASE", "5"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
     "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},

@@ -170,17 +170,11 @@ class Worker:
             client.close()
 
 
-def start_worker(
-    directory: Path, *, max_deliveries: int, include: tuple[str, ...] = ("tests.worker_tasks",)
-) -> Worker:
-    """Start `celery -A prm worker` (prefork, one child) on a fresh queue; return once it is consuming."""
+def _celery_env(run_id: str, mail_dir: Path, max_deliveries: int, extra_env: dict | None) -> dict:
+    """The environment of a test worker or beat: the test database, this run's queue and key prefix."""
     database = settings.DATABASES["default"]
     if not database["NAME"].startswith("test_"):
         raise RuntimeError(f"refusing to start a test worker on {database['NAME']!r}: not a test database")
-    run_id = f"prm-test-{uuid.uuid4().hex[:12]}"
-    mail_dir = directory / "mail"
-    mail_dir.mkdir(parents=True, exist_ok=True)
-    log_path = directory / "worker.log"
     env = {
         **os.environ,
         "DATABASE_URL": database_url(database),
@@ -196,8 +190,28 @@ def start_worker(
         "PRM_LOG_LEVEL": "INFO",
         "PRM_TASK_MAX_DELIVERIES": str(max_deliveries),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     env.pop("PYTEST_XDIST_WORKER", None)
+    return env
+
+
+def start_worker(
+    directory: Path,
+    *,
+    max_deliveries: int,
+    include: tuple[str, ...] = ("tests.worker_tasks",),
+    extra_env: dict | None = None,
+) -> Worker:
+    """Start `celery -A prm worker` (prefork, one child) on a fresh queue; return once it is consuming.
+
+    `extra_env` adds settings (PRM_* variables) for the worker process.
+    """
+    run_id = f"prm-test-{uuid.uuid4().hex[:12]}"
+    mail_dir = directory / "mail"
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    log_path = directory / "worker.log"
+    env = _celery_env(run_id, mail_dir, max_deliveries, extra_env)
     command = [
         sys.executable,
         "-m",
@@ -246,6 +260,25 @@ def start_worker(
         worker.cleanup_redis()
         raise
     return worker
+
+
+def start_beat(worker: Worker, directory: Path, *, extra_env: dict | None = None) -> Worker:
+    """Start `celery -A prm beat` sending the schedule's tasks to `worker`'s queue; stop it with .stop()."""
+    log_path = directory / "beat.log"
+    env = _celery_env(worker.queue, worker.mail_dir, 3, extra_env)
+    env["PRM_BEAT_SCHEDULE"] = str(directory / "celerybeat-schedule")
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "prm", "beat", "--loglevel", "INFO"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    return Worker(process, worker.queue, worker.key_prefix, worker.mail_dir, log_path, log_file)
 
 
 @contextlib.contextmanager

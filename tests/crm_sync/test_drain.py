@@ -264,7 +264,7 @@ def test_an_expired_session_is_refreshed_mid_run(cast, acme, emulator):
 
 def test_a_row_left_sending_past_the_lease_is_reclaimed(cast, acme, emulator):
     partner = cast.acme.partner
-    long_ago = timezone.now() - outbox.LEASE - timedelta(seconds=1)
+    long_ago = timezone.now() - outbox.lease() - timedelta(seconds=1)
     with unscoped_across_tenants():
         OutboxEntry.objects.filter(record_id=partner.pk, object_key=PARTNER).update(
             state=OutboxState.SENDING, claimed_at=long_ago
