@@ -242,7 +242,9 @@ def _send_batch(
             if declared.key not in by_key:
                 continue
             group = by_key.pop(declared.key)
-            records = declared.model.objects.in_bulk([e.record_id for e in group])
+            records = declared.model.objects.select_related(
+                *declared.related(mappings[declared.key])
+            ).in_bulk([e.record_id for e in group])
             ready: list[tuple[OutboxEntry, dict]] = []
             for entry in group:
                 record = records.get(entry.record_id)

@@ -71,6 +71,25 @@ class Mirror:
         values[self.external_id_field] = str(resolve(record, self.external_id))
         return values
 
+    def related(self, fields: dict[str, str] | None = None) -> list[str]:
+        """The select_related() paths that `fields` and the external id walk through, so that building a
+        batch of records costs one query, not one per record and relation."""
+        found: set[str] = set()
+        for path in [*(fields or self.fields), self.external_id]:
+            current, walked = self.model, []
+            for name in path.split(".")[:-1]:
+                try:
+                    relation = current._meta.get_field(name)
+                except FieldDoesNotExist:
+                    break
+                if not (relation.many_to_one or relation.one_to_one) or relation.related_model is None:
+                    break
+                walked.append(name)
+                current = relation.related_model
+            if walked:
+                found.add("__".join(walked))
+        return sorted(found)
+
 
 _registry: dict[str, Mirror] = {}
 

@@ -144,3 +144,21 @@ def test_a_tenant_admin_adds_and_checks_a_mapping_in_the_admin(cast):
     services.mappings_for(cast.globex.tenant, PARTNER)
     other = admin_client(cast.globex.tenant_admin, cast.globex.host)
     assert other.post(url, data).status_code == 302
+
+
+def test_a_batch_is_built_with_its_relations_joined_not_fetched_per_record(cast, acme_scope):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partners.models import Partner, PartnerMembership
+
+    partners = registry.get("partners.partner")
+    members = registry.get("partners.partnermembership")
+    assert partners.related() == ["partner_type", "tier"]
+    assert members.related() == ["membership", "membership__user", "partner"]
+    with CaptureQueriesContext(connection) as queries:
+        for declared, model in ((partners, Partner), (members, PartnerMembership)):
+            records = model.objects.select_related(*declared.related())
+            for record in records:
+                declared.values(record)
+    assert len(queries) == 2
