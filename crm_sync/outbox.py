@@ -24,6 +24,8 @@ note.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from collections import defaultdict
@@ -46,6 +48,8 @@ from prm.models import Tenant
 from prm.tenancy import tenant_scope
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's limit
+BULK_THRESHOLD = 2000  # a resync of more records of one object goes through Bulk API 2.0
+BULK_JOB_SIZE = 10_000  # records per Bulk API 2.0 job
 PAUSE_FOR = timedelta(minutes=15)
 BACKOFF_CAP = 15 * 60.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
@@ -81,14 +85,9 @@ def outbox_drain(*, tenant: Tenant, batch_size: int = 200, max_batches: int = 50
     """Send the tenant's due outbox rows to its CRM; a paused, disabled or absent connection sends none."""
     result = DrainResult()
     with tenant_scope(tenant):
-        connection = CRMConnection.objects.filter(tenant=tenant).first()
-        if connection is None or not connection.is_enabled:
+        connection = _ready_connection(tenant, result)
+        if connection is None:
             return result
-        if connection.paused_until is not None and connection.paused_until > timezone.now():
-            result.paused = True
-            return result
-        connection.paused_until, connection.pause_reason = None, ""
-        _reclaim_expired(tenant)
         mappings = _mappings(tenant)
         for _batch in range(max_batches):
             claim_time, entries = _claim(tenant, batch_size)
@@ -98,18 +97,68 @@ def outbox_drain(*, tenant: Tenant, batch_size: int = 200, max_batches: int = 50
             _send_batch(connection, entries, claim_time, mappings, result)
             if result.paused or result.halted:
                 break
-        connection.save(
-            update_fields=[
-                "last_success_at",
-                "last_error",
-                "api_usage",
-                "api_limit",
-                "paused_until",
-                "pause_reason",
-                "updated_at",
-            ]
-        )
+        _save_connection_state(connection)
     return result
+
+
+def outbox_bulk_send(
+    *, tenant: Tenant, object_key: str, job_size: int = BULK_JOB_SIZE, failed: set[str] | None = None
+) -> DrainResult:
+    """Send the tenant's due rows of one mirrored object through Bulk API 2.0 upsert jobs, up to `job_size`
+    records a job: for resyncs of more than BULK_THRESHOLD records, where 200-record calls would spend the
+    org's API allowance. Each record's row in the job's results decides, as in a drain.
+
+    `failed` carries the external IDs of records that failed in earlier jobs of the same resync (it is
+    updated): children of those wait for their parent instead of failing.
+    """
+    result = DrainResult()
+    if failed is not None:
+        result.failed = failed
+    declared = registry.get(object_key)
+    with tenant_scope(tenant):
+        connection = _ready_connection(tenant, result)
+        if connection is None:
+            return result
+        mappings = _mappings(tenant)
+        while True:
+            claim_time, entries = _claim(tenant, job_size, object_key=object_key)
+            if not entries:
+                break
+            result.claimed += len(entries)
+            try:
+                _send_bulk_job(connection, declared, entries, claim_time, mappings[declared.key], result)
+            except _Halt as halt:
+                result.paused, result.halted = halt.paused, not halt.paused
+                break
+        _save_connection_state(connection)
+    return result
+
+
+def _ready_connection(tenant: Tenant, result: DrainResult) -> CRMConnection | None:
+    """The tenant's connection when it may send now; None when absent, disabled or paused (noted)."""
+    connection = CRMConnection.objects.filter(tenant=tenant).first()
+    if connection is None or not connection.is_enabled:
+        return None
+    if connection.paused_until is not None and connection.paused_until > timezone.now():
+        result.paused = True
+        return None
+    connection.paused_until, connection.pause_reason = None, ""
+    _reclaim_expired(tenant)
+    return connection
+
+
+def _save_connection_state(connection: CRMConnection) -> None:
+    connection.save(
+        update_fields=[
+            "last_success_at",
+            "last_error",
+            "api_usage",
+            "api_limit",
+            "paused_until",
+            "pause_reason",
+            "updated_at",
+        ]
+    )
 
 
 def outbox_retry(*, entries: models.QuerySet[OutboxEntry]) -> int:
@@ -162,17 +211,22 @@ def _due_rows(tenant: Tenant) -> models.QuerySet[OutboxEntry]:
     )
 
 
-def _claim(tenant: Tenant, batch_size: int) -> tuple[datetime, list[OutboxEntry]]:
-    """Mark up to `batch_size` due rows `sending` (parents' rows first) in a short transaction."""
+def _claim(
+    tenant: Tenant, batch_size: int, *, object_key: str | None = None
+) -> tuple[datetime, list[OutboxEntry]]:
+    """Mark up to `batch_size` due rows (of `object_key` only, when given) `sending`, parents' rows first,
+    in a short transaction."""
     order = models.Case(
         *(models.When(object_key=m.key, then=models.Value(n)) for n, m in enumerate(registry.mirrors())),
         default=models.Value(len(registry.mirrors())),
     )
     now = timezone.now()
     with transaction.atomic():
+        due = _due_rows(tenant)
+        if object_key is not None:
+            due = due.filter(object_key=object_key)
         ids = list(
-            _due_rows(tenant)
-            .select_for_update(skip_locked=True, of=("self",))
+            due.select_for_update(skip_locked=True, of=("self",))
             .annotate(priority=order)
             .order_by("priority", "changed_at", "id")
             .values_list("id", flat=True)[:batch_size]
@@ -295,7 +349,6 @@ def _send_chunk(
 ) -> None:
     path = f"composite/sobjects/{declared.crm_object}/{declared.external_id_field}"
     payload = {"allOrNone": False, "records": [body for _entry, body in chunk]}
-    entries = [entry for entry, _body in chunk]
     usage: dict[str, Any] = {}
 
     def call(sf):
@@ -307,23 +360,7 @@ def _send_chunk(
     try:
         answers = with_fresh_session(connection, call)
     except CRMError as failure:
-        cause = failure.__cause__
-        code = _error_code(cause)
-        now = timezone.now()
-        if code == "REQUEST_LIMIT_EXCEEDED":
-            _pause(connection, str(failure))
-            raise _Halt(paused=True) from failure
-        connection.last_error = str(failure)
-        transient = (
-            cause is None  # no answer at all: credentials refused or token endpoint unreachable
-            or isinstance(cause, requests.RequestException | OSError)
-            or (isinstance(cause, SalesforceError) and cause.status >= 500)
-        )
-        counted = cause is not None
-        result.failed.update(body[declared.external_id_field] for _entry, body in chunk)
-        for entry in entries:
-            _fail(entry, claim_time, str(failure), result, transient=transient, counted=counted, now=now)
-        raise _Halt(paused=False) from failure
+        _call_failed(connection, declared, chunk, claim_time, result, failure)
     over_share = _record_usage(connection, usage)
     now = timezone.now()
     sent: list[OutboxEntry] = []
@@ -343,6 +380,123 @@ def _send_chunk(
         connection.last_error = ""
     if over_share:
         raise _Halt(paused=True)
+
+
+def _flatten(body: dict) -> dict[str, str]:
+    """A Collections body as a Bulk API 2.0 CSV row: a parent reference becomes `Account.<ext field>`."""
+    row: dict[str, str] = {}
+    for name, value in body.items():
+        if name == "attributes":
+            continue
+        if isinstance(value, dict):
+            for field_name, field_value in value.items():
+                row[f"{name}.{field_name}"] = "" if field_value is None else str(field_value)
+        elif isinstance(value, bool):
+            row[name] = "true" if value else "false"
+        else:
+            row[name] = "" if value is None else str(value)
+    return row
+
+
+def _send_bulk_job(
+    connection: CRMConnection,
+    declared: registry.Mirror,
+    entries: list[OutboxEntry],
+    claim_time: datetime,
+    fields: dict[str, str],
+    result: DrainResult,
+) -> None:
+    records = declared.model.objects.select_related(*declared.related(fields)).in_bulk(
+        [e.record_id for e in entries]
+    )
+    ready: list[tuple[OutboxEntry, dict]] = []
+    for entry in entries:
+        record = records.get(entry.record_id)
+        if record is None:
+            _mark_sent([entry], claim_time, note=DELETED_NOTE)
+            continue
+        try:
+            body = _record_values(declared, record, fields)
+        except Exception as failure:  # noqa: BLE001 - a broken mapping path is this record's error
+            _fail(entry, claim_time, f"{type(failure).__name__}: {failure}", result, transient=False)
+            continue
+        if _parent_failed(declared, body, result):
+            _fail(entry, claim_time, PARENT_NOT_SENT, result, transient=True, counted=False)
+            continue
+        ready.append((entry, body))
+    if not ready:
+        return
+    rows = [_flatten(body) for _entry, body in ready]
+    columns = sorted({column for row in rows for column in row})
+    rows = [{column: row.get(column, "") for column in columns} for row in rows]
+    ext = declared.external_id_field
+
+    def call(sf):
+        bulk = getattr(sf.bulk2, declared.crm_object)
+        jobs = bulk.upsert(records=rows, external_id_field=ext, batch_size=len(rows), wait=1)
+        outcomes = []
+        for job in jobs:
+            outcomes.append(
+                (bulk.get_successful_records(job["job_id"]), bulk.get_failed_records(job["job_id"]))
+            )
+        return outcomes
+
+    result.calls += 1
+    try:
+        outcomes = with_fresh_session(connection, call)
+    except CRMError as failure:
+        _call_failed(connection, declared, ready, claim_time, result, failure)
+    by_external_id = {body[ext]: entry for entry, body in ready}
+    now = timezone.now()
+    sent: list[OutboxEntry] = []
+    for successful, failed in outcomes:
+        for row in csv.DictReader(io.StringIO(successful)):
+            entry = by_external_id.pop(row.get(ext, ""), None)
+            if entry is not None:
+                sent.append(entry)
+        for row in csv.DictReader(io.StringIO(failed)):
+            entry = by_external_id.pop(row.get(ext, ""), None)
+            if entry is None:
+                continue
+            code, _, message = (row.get("sf__Error") or "UNKNOWN_ERROR:").partition(":")
+            result.failed.add(row[ext])
+            error = f"{code}: {message.removesuffix(' --').rstrip(':')}"
+            _fail(entry, claim_time, error, result, transient=code in TRANSIENT_CODES, now=now)
+    # Rows the job did not process (neither result lists them) go back to pending as they were.
+    for entry in by_external_id.values():
+        _release(entry, claim_time, {})
+    _mark_sent(sent, claim_time)
+    result.sent += len(sent)
+    if sent:
+        connection.last_success_at = now
+        connection.last_error = ""
+
+
+def _call_failed(
+    connection: CRMConnection,
+    declared: registry.Mirror,
+    chunk: list[tuple[OutboxEntry, dict]],
+    claim_time: datetime,
+    result: DrainResult,
+    failure: CRMError,
+) -> None:
+    """A whole call failed: pause on REQUEST_LIMIT_EXCEEDED, else fail its rows; either way, halt."""
+    cause = failure.__cause__
+    now = timezone.now()
+    if _error_code(cause) == "REQUEST_LIMIT_EXCEEDED":
+        _pause(connection, str(failure))
+        raise _Halt(paused=True) from failure
+    connection.last_error = str(failure)
+    transient = (
+        cause is None  # no answer at all: credentials refused or token endpoint unreachable
+        or isinstance(cause, requests.RequestException | OSError)
+        or (isinstance(cause, SalesforceError) and cause.status >= 500)
+    )
+    counted = cause is not None
+    result.failed.update(body[declared.external_id_field] for _entry, body in chunk)
+    for entry, _body in chunk:
+        _fail(entry, claim_time, str(failure), result, transient=transient, counted=counted, now=now)
+    raise _Halt(paused=False) from failure
 
 
 def _error_code(cause: BaseException | None) -> str | None:

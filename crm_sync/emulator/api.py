@@ -582,7 +582,16 @@ class Api:
         return ok_out.getvalue(), failed_out.getvalue(), len(rows), failures
 
     def ingest_row(self, obj: str, operation: str, ext_field: str | None, row: dict, counts: dict):
-        body = {name: value for name, value in row.items() if name != "Id"}
+        body: dict = {}
+        for name, value in row.items():
+            if name == "Id":
+                continue
+            relationship, dot, parent_field = name.partition(".")
+            if dot:  # a parent named by its external ID: the column `Account.PRM_External_Id__c`
+                if value:
+                    body[relationship] = {parent_field: value}
+            else:
+                body[name] = value
         if operation == "insert":
             values = org.check_values(self.store, obj, body, creating=True, from_csv=True)
             return org.create(self.store, obj, values), True

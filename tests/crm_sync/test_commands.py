@@ -17,7 +17,7 @@ from crm_sync import outbox
 from crm_sync.models import CRMConnection, OutboxEntry, OutboxState
 from partners.models import Partner
 from prm.tenancy import tenant_scope, unscoped_across_tenants
-from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET, api_calls
 from tests.crm_sync.test_connection import save_connection
 from tests.crm_sync.test_drain import EXT, MEMBER, PARTNER, add_partners
 
@@ -208,3 +208,43 @@ def test_the_sync_status_page_without_a_connection_says_so(cast):
     client = Client(HTTP_HOST=cast.host)
     client.force_login(cast.manager)
     assert "No CRM connection" in client.get("/crm/").content.decode()
+
+
+def test_a_resync_of_thousands_goes_through_bulk_api_jobs_not_collections(cast, acme, emulator):
+    outbox.outbox_drain(tenant=cast.acme.tenant)
+    add_partners(cast.acme.tenant, 2500)
+    emulator.reset()
+    emulator.clear_request_log()
+    output = run("crm_resync", "--tenant", "acme", "--object", PARTNER)
+    assert f"{PARTNER}: 2,502 records through Bulk API 2.0" in output
+    assert f"{PARTNER}: sent 2,502/2,502" in output
+    paths = [entry["path"] for entry in api_calls(emulator)]
+    assert any("/jobs/ingest" in path for path in paths)
+    assert not any("/composite/sobjects" in path for path in paths)
+    accounts = emulator.records("Account")
+    assert len(accounts) == len({a[EXT] for a in accounts}) == 2502
+
+
+def test_bulk_jobs_link_contacts_to_accounts_and_leave_locked_rows_to_the_drain(
+    cast, acme, emulator, monkeypatch
+):
+    monkeypatch.setattr(outbox, "BULK_THRESHOLD", 3)
+    add_partners(cast.acme.tenant, 30)
+    emulator.set_faults(lock_rate=0.2, seed=4)
+    output = run("crm_resync", "--tenant", "acme")
+    assert f"{PARTNER}: 32 records through Bulk API 2.0" in output
+    assert f"{MEMBER}: 4 records through Bulk API 2.0" in output
+    with unscoped_across_tenants():
+        locked = OutboxEntry.objects.filter(tenant=cast.acme.tenant, state=OutboxState.PENDING)
+        assert locked.exists()
+        assert {e.last_error.split(":")[0] for e in locked} <= {"UNABLE_TO_LOCK_ROW", outbox.PARENT_NOT_SENT}
+    emulator.clear_faults()
+    with unscoped_across_tenants():
+        locked.update(next_attempt_at=None)
+    while outbox.outbox_drain(tenant=cast.acme.tenant).claimed:
+        pass
+    accounts = {a[EXT]: a for a in emulator.records("Account")}
+    assert len(accounts) == 32
+    account_ids = {a["Id"] for a in accounts.values()}
+    people = emulator.records("Contact")
+    assert len(people) == 4 and all(c["AccountId"] in account_ids for c in people)
