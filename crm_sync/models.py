@@ -189,7 +189,11 @@ class OutboxEntry(TenantOwnedModel):
                 name="outbox_one_pending_per_record",
             )
         ]
-        indexes = [models.Index(fields=["state", "changed_at"], name="outbox_state_changed")]
+        indexes = [
+            models.Index(fields=["state", "changed_at"], name="outbox_state_changed"),
+            # A record's rows, for its sync state on staff pages.
+            models.Index(fields=["tenant", "object_key", "record_id"], name="outbox_record"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.object_key} #{self.record_id} ({self.get_state_display()})"

@@ -36,3 +36,27 @@ def connection_of(tenant: Tenant) -> CRMConnection | None:
 
 def is_paused(connection: CRMConnection, now: datetime) -> bool:
     return bool(connection.paused_until and connection.paused_until > now)
+
+
+def record_sync_state(record) -> dict | None:
+    """Where a mirrored record stands with the CRM: its latest outbox row's state, when it was last sent,
+    and the error that holds it back; None when its model is not mirrored. Two queries at most."""
+    key = record._meta.label_lower
+    try:
+        registry.get(key)
+    except KeyError:
+        return None
+    connection = CRMConnection.objects.filter(tenant_id=record.tenant_id).first()
+    rows = OutboxEntry.objects.filter(tenant_id=record.tenant_id, object_key=key, record_id=record.pk)
+    latest = rows.order_by("-changed_at", "-id").first()
+    last_sent = latest.sent_at if latest is not None and latest.state == OutboxState.SENT else None
+    if latest is not None and latest.state != OutboxState.SENT:
+        last_sent = (
+            rows.filter(state=OutboxState.SENT).order_by("-sent_at").values_list("sent_at", flat=True).first()
+        )
+    return {
+        "connection": connection,
+        "enabled": bool(connection and connection.is_enabled),
+        "latest": latest,
+        "last_sent": last_sent,
+    }

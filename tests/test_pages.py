@@ -488,7 +488,8 @@ def add_partners(tenant: Tenant, count: int) -> None:
 # Per request: the host's tenant, telling PostgreSQL the tenant (and clearing it after), the session, the
 # user, their membership; then the page's own reads.
 HOME_QUERIES = 7
-PARTNER_PAGE_QUERIES = 8
+# The partner page adds its CRM sync state for staff: the connection, the latest outbox row, the last sent.
+PARTNER_PAGE_QUERIES = 11
 # The directory's own: the filter form's type and tier choices, the count for the caption and the pages,
 # one page of rows. A chosen type or tier is looked up by its slug when the form validates: one more each.
 DIRECTORY_QUERIES = 10

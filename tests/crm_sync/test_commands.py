@@ -248,3 +248,36 @@ def test_bulk_jobs_link_contacts_to_accounts_and_leave_locked_rows_to_the_drain(
     account_ids = {a["Id"] for a in accounts.values()}
     people = emulator.records("Contact")
     assert len(people) == 4 and all(c["AccountId"] in account_ids for c in people)
+
+
+# --- the partner page -------------------------------------------------------------------------------------
+
+
+def partner_page(cast, user) -> str:
+    client = Client(HTTP_HOST=cast.host)
+    client.force_login(user)
+    response = client.get(f"/partners/{cast.acme.partner.slug}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_partner_page_shows_staff_its_crm_sync_state(cast, acme, emulator):
+    assert "Waiting to be sent" in partner_page(cast, cast.manager)
+    outbox.outbox_drain(tenant=cast.acme.tenant)
+    content = partner_page(cast, cast.manager)
+    assert "In the CRM" in content and "Last sent" in content
+
+    emulator.set_faults(error_rate=1.0)
+    with tenant_scope(cast.acme.tenant):
+        partner = Partner.objects.get(pk=cast.acme.partner.pk)
+        partner.name = "Northwind Renamed"
+        partner.save()
+    outbox.outbox_drain(tenant=cast.acme.tenant)
+    content = partner_page(cast, cast.manager)
+    assert "Waiting to be sent" in content and "SERVER_UNAVAILABLE" in content and "Last sent" in content
+    # Partner people see their organisation's page, not the mirror's internals.
+    assert "CRM sync" not in partner_page(cast, cast.acme.partner_admin)
+
+
+def test_the_partner_page_says_when_no_crm_is_connected(cast):
+    assert "No CRM is connected." in partner_page(cast, cast.manager)
