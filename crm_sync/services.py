@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 
 from crm_sync import registry
 from crm_sync.client import CRMError, with_fresh_session
-from crm_sync.models import AuthFlow, CRMConnection, FieldMapping
+from crm_sync.models import AuthFlow, CRMConnection, Direction, FieldMapping
 from prm.models import Tenant, User
 from prm.tenancy import tenant_scope
 
-# What the connection test checks exists in the CRM until the mapping registry (issue 4, later) declares
-# the mirrored objects and fields: each object must have the external-ID field holding the portal's id.
+# Every mirrored object must have the external-ID field holding the portal's id; the connection test checks
+# these objects, and every object the tenant's field mappings name, with describe.
 EXTERNAL_ID_FIELD = "PRM_External_Id__c"
 REQUIRED_OBJECTS = ("Account", "Contact")
 
@@ -106,11 +106,38 @@ def crm_connection_test(*, connection: CRMConnection, acting_user: User | None) 
     """Sign in, read the API limits, check the required objects and fields; record the outcome on the row."""
     messages: list[str] = []
 
+    mapping_defaults_ensure(connection.tenant)
+    with tenant_scope(connection.tenant):
+        mappings = list(FieldMapping.objects.order_by("object_key", "crm_field"))
+    by_object: dict[str, list[FieldMapping]] = {}
+    for mapping in mappings:
+        try:
+            crm_object = registry.get(mapping.object_key).crm_object
+        except KeyError:
+            continue
+        by_object.setdefault(crm_object, []).append(mapping)
+
     def check(sf) -> tuple[int, int]:
         limits = sf.limits()["DailyApiRequests"]
         used, limit = limits["Max"] - limits["Remaining"], limits["Max"]
-        for name in REQUIRED_OBJECTS:
+        for name in dict.fromkeys([*REQUIRED_OBJECTS, *by_object]):
             fields = {f["name"]: f for f in getattr(sf, name).describe()["fields"]}
+            # Describe-based validation: every mapped field exists, and the ones the portal writes are
+            # writable, so a mapping mistake shows here rather than as dead letters later.
+            for mapping in by_object.get(name, []):
+                described = fields.get(mapping.crm_field)
+                if described is None:
+                    messages.append(
+                        _("The mapping %(object)s.%(field)s names a field the CRM does not have.")
+                        % {"object": name, "field": mapping.crm_field}
+                    )
+                elif mapping.direction != Direction.FROM_CRM and not (
+                    described.get("createable") and described.get("updateable")
+                ):
+                    messages.append(
+                        _("The mapping %(object)s.%(field)s sends to a field the CRM does not let us write.")
+                        % {"object": name, "field": mapping.crm_field}
+                    )
             external_id = fields.get(EXTERNAL_ID_FIELD)
             if external_id is None:
                 messages.append(

@@ -14,7 +14,7 @@ from django.db import connection as db
 from django.test import override_settings
 
 from crm_sync import client, services
-from crm_sync.models import AuthFlow, CRMConnection
+from crm_sync.models import AuthFlow, CRMConnection, FieldMapping
 from prm.tenancy import tenant_scope, unscoped_across_tenants
 from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
 
@@ -263,3 +263,19 @@ def test_an_api_error_carries_salesforces_code_and_message(connection):
     with tenant_scope(connection.tenant), pytest.raises(client.CRMError) as failed:
         client.with_fresh_session(connection, lambda sf: sf.query("SELECT Nope FROM Account"))
     assert "HTTP 400" in str(failed.value) and "INVALID_FIELD" in str(failed.value)
+
+
+def test_the_connection_test_checks_every_mapping_against_describe(connection):
+    with tenant_scope(connection.tenant):
+        services.mappings_for(connection.tenant, "partners.partner")
+        FieldMapping.objects.filter(object_key="partners.partner", crm_field="Website").update(
+            crm_field="Web_Site__c"
+        )
+        FieldMapping.objects.filter(object_key="partners.partnermembership", crm_field="LastName").update(
+            crm_field="Name"  # derived and read-only on a Contact
+        )
+    result = test_connection(connection)
+    assert not result.ok
+    assert "The mapping Account.Web_Site__c names a field the CRM does not have." in result.messages
+    assert "The mapping Contact.Name sends to a field the CRM does not let us write." in result.messages
+    assert "Web_Site__c" in connection.last_error
