@@ -168,6 +168,9 @@ class OutboxEntry(TenantOwnedModel):
         _("state"), max_length=8, choices=OutboxState.choices, default=OutboxState.PENDING
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Of those, the ones the CRM refused for the record itself (not a lock, 5xx or timeout): what makes a
+    # dead letter after PRM_CRM_MAX_ATTEMPTS, so transient failures before never count against a record.
+    refusals = models.PositiveIntegerField(_("refusals"), default=0, db_default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)

@@ -14,7 +14,7 @@ Records go out by sObject Collections upsert on the external-ID field, at most 2
   with backoff and jitter (transient: never a dead letter); after a whole call failed the drain stops, and
   the rows it claimed but did not send go back to pending as they were;
 - any other error of a record: pending again with backoff, and a dead letter with the CRM's
-  `errorCode: message` after PRM_CRM_MAX_ATTEMPTS attempts;
+  `errorCode: message` after PRM_CRM_MAX_ATTEMPTS such refusals (transient failures never count);
 - `REQUEST_LIMIT_EXCEEDED`, or API usage (the `Sforce-Limit-Info` header) past the connection's pause
   share: the connection pauses for PAUSE_FOR and the rows go back to pending without counting an attempt.
 
@@ -170,7 +170,11 @@ def outbox_retry(*, entries: models.QuerySet[OutboxEntry]) -> int:
         try:
             with transaction.atomic():
                 OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.DEAD).update(
-                    state=OutboxState.PENDING, attempts=0, next_attempt_at=None, claimed_at=None
+                    state=OutboxState.PENDING,
+                    attempts=0,
+                    refusals=0,
+                    next_attempt_at=None,
+                    claimed_at=None,
                 )
         except IntegrityError:
             OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.DEAD).delete()
@@ -557,15 +561,21 @@ def _fail(
     """Record a failed send: pending again with backoff, or a dead letter once out of attempts."""
     now = now or timezone.now()
     attempts = entry.attempts + (1 if counted else 0)
-    if not transient and attempts >= settings.PRM_CRM_MAX_ATTEMPTS:
+    refusals = entry.refusals + (1 if counted and not transient else 0)
+    if not transient and refusals >= settings.PRM_CRM_MAX_ATTEMPTS:
         OutboxEntry.objects.filter(pk=entry.pk, state=OutboxState.SENDING, claimed_at=claim_time).update(
-            state=OutboxState.DEAD, attempts=attempts, last_error=error
+            state=OutboxState.DEAD, attempts=attempts, refusals=refusals, last_error=error
         )
         result.dead += 1
         return
     _release(
         entry,
         claim_time,
-        {"attempts": attempts, "last_error": error, "next_attempt_at": backoff(attempts, now)},
+        {
+            "attempts": attempts,
+            "refusals": refusals,
+            "last_error": error,
+            "next_attempt_at": backoff(attempts, now),
+        },
     )
     result.retried += 1

@@ -369,3 +369,21 @@ def test_saving_partners_wakes_the_drain_at_most_twice_a_second(
     tenant_id = cast.acme.tenant.pk
     # At once for the first change, a second later for the ones that followed within the second.
     assert woken == [((tenant_id,), {}), ((tenant_id,), {"countdown": tasks.WAKE_DEBOUNCE_SECONDS})]
+
+
+@override_settings(PRM_CRM_MAX_ATTEMPTS=2)
+def test_transient_failures_never_count_towards_a_dead_letter(cast, acme, emulator):
+    drain(acme)  # the cast's records are in
+    with tenant_scope(cast.acme.tenant):
+        FieldMapping.objects.filter(object_key=PARTNER, crm_field="Website").update(crm_field="No_Such__c")
+        Partner.objects.filter(pk=cast.acme.partner.pk).update(name="Northwind Again")
+    emulator.set_faults(error_rate=1.0)
+    for _round in range(3):  # three whole calls failing with 503
+        drain(acme)
+        make_due()
+    emulator.clear_faults()
+    drain(acme)  # the first refusal of the record itself: not yet a dead letter
+    make_due()
+    assert states(cast.acme.tenant).get(OutboxState.DEAD, 0) == 0
+    drain(acme)
+    assert states(cast.acme.tenant)[OutboxState.DEAD] == 1
