@@ -159,6 +159,8 @@ class Api:
             return self.limits()
         if head == "jobs" and len(parts) >= 2 and parts[1] == "ingest":
             return self.ingest(request, parts[2:])
+        if head == "jobs" and len(parts) >= 2 and parts[1] == "query":
+            return self.query_job(request, parts[2:])
         return Response(404, NOT_FOUND)
 
     # --- OAuth ----------------------------------------------------------------------------------------
@@ -449,6 +451,82 @@ class Api:
             },
         )
 
+    # --- Bulk API 2.0 query ---------------------------------------------------------------------------
+
+    def query_job(self, request: Request, parts: list[str]) -> Response:
+        """Query jobs: the query runs when the job is created (the answer says UploadComplete, the next
+        poll JobComplete, as a fast job on a real org does); results are CSV pages with Sforce-Locator."""
+        method = request.method
+        if not parts:
+            if method != "POST":
+                return Response(405, NOT_FOUND)
+            body = request.json() or {}
+            if body.get("operation") not in ("query", "queryAll"):
+                raise FieldError("INVALIDJOB", f"Invalid operation: {body.get('operation')}")
+            parsed = soql.parse(body.get("query") or "")
+            records = self.store.live_records(parsed.obj)
+            if body["operation"] == "queryAll":
+                records = self.store.all_records(parsed.obj)
+            rows = soql.run(parsed, records)
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(parsed.fields)
+            for _record_id, row in rows:
+                writer.writerow([_csv_value(row.get(name)) for name in parsed.fields])
+            now = schema.now_text()
+            job_id = "750Em" + f"{self.store.next_number('counter:job'):010d}" + "AAB"
+            info = {
+                "id": job_id,
+                "operation": body["operation"],
+                "object": parsed.obj,
+                "createdById": USER_ID,
+                "createdDate": now,
+                "systemModstamp": now,
+                "state": "JobComplete",
+                "concurrencyMode": "Parallel",
+                "contentType": "CSV",
+                "apiVersion": float(API_VERSION),
+                "jobType": "V2Query",
+                "lineEnding": "LF",
+                "columnDelimiter": "COMMA",
+                "numberRecordsProcessed": len(rows),
+                "retries": 0,
+                "totalProcessingTime": 0,
+            }
+            self.store.save_job(job_id, info, successful=out.getvalue())
+            return Response(200, {**info, "state": "UploadComplete"}, object=parsed.obj)
+        found = self.store.get_job(parts[0])
+        if found is None or found[0].get("jobType") != "V2Query":
+            return Response(404, NOT_FOUND)
+        info, blobs = found
+        rest = parts[1:]
+        if not rest and method == "GET":
+            return Response(200, info, object=info["object"])
+        if not rest and method == "DELETE":
+            self.store.execute("delete from jobs where id = ?", (info["id"],))
+            return Response(204)
+        if rest == ["results"] and method == "GET":
+            header, _, data = (blobs["successful"] or "").partition("\n")
+            lines = data.splitlines()
+            try:
+                size = max(1, int(request.param("maxRecords") or 50_000))
+                offset = int(request.param("locator") or 0)
+            except ValueError:
+                raise FieldError("INVALID_LOCATOR", "invalid locator or maxRecords") from None
+            page = lines[offset : offset + size]
+            following = offset + size
+            response = Response(
+                200,
+                "\n".join([header, *page]) + "\n",
+                content_type="text/csv",
+                object=info["object"],
+                record_count=len(page),
+            )
+            response.headers["Sforce-Locator"] = str(following) if following < len(lines) else "null"
+            response.headers["Sforce-NumberOfRecords"] = str(len(page))
+            return response
+        return Response(404, NOT_FOUND)
+
     # --- Bulk API 2.0 ingest --------------------------------------------------------------------------
 
     def ingest(self, request: Request, parts: list[str]) -> Response:
@@ -611,6 +689,14 @@ class Api:
         values = org.check_values(self.store, obj, body, creating=False, from_csv=True)
         org.update(self.store, obj, record_id, values)
         return record_id, False
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _failed(code: str, message: str, fields: list[str] | None = None) -> dict:

@@ -167,6 +167,11 @@ class Store:
         )
         return [json.loads(row["data"]) for row in rows]
 
+    def all_records(self, obj: str) -> list[dict]:
+        """Live and deleted records (queryAll), deleted ones with IsDeleted true."""
+        rows = self.execute("select data, is_deleted from records where object = ? order by id", (obj,))
+        return [{**json.loads(row["data"]), "IsDeleted": bool(row["is_deleted"])} for row in rows]
+
     def deleted_between(self, obj: str, start: str, end: str) -> list[tuple[str, str]]:
         rows = self.execute(
             "select id, deleted_date from records where object = ? and is_deleted = 1 order by deleted_date",

@@ -51,3 +51,28 @@ def test_a_job_reports_its_state(sf, emulator, session):
     info = session.get(f"{base}/{job['id']}/", headers=headers).json()
     assert info["state"] == "JobComplete" and info["numberRecordsProcessed"] == 1
     assert emulator.records("Lead")[0]["Company"] == "Acme"
+
+
+def test_a_bulk_query_job_pages_its_csv_results_with_a_locator(sf, emulator):
+    records = [{"attributes": {"type": "Account"}, EXT: f"q-{n}", "Name": f"Q {n:04d}"} for n in range(450)]
+    for start in range(0, 450, 200):
+        sf.restful(
+            f"composite/sobjects/Account/{EXT}",
+            method="PATCH",
+            json={"allOrNone": False, "records": records[start : start + 200]},
+        )
+    pages = list(
+        sf.bulk2.Account.query(f"SELECT Name, {EXT} FROM Account ORDER BY Name", max_records=200, wait=0.05)
+    )
+    assert len(pages) == 3
+    rows = [row for page in pages for row in csv.DictReader(io.StringIO(page))]
+    assert [row["Name"] for row in rows] == [f"Q {n:04d}" for n in range(450)]
+    assert set(rows[0]) == {"Name", EXT}
+
+
+def test_a_bulk_query_with_a_bad_query_is_refused(sf):
+    import pytest
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest):
+        list(sf.bulk2.Account.query("SELECT Nope FROM Account", wait=0.05))
