@@ -16,6 +16,7 @@ from partners.models import (
     Region,
     Specialisation,
 )
+from prm import events
 from prm.tenancy import tenant_scope
 
 
@@ -98,3 +99,25 @@ def submit(cast, **overrides):
             specialisations=Specialisation.objects.filter(slug__in=data.get("specialisations", [])),
             answers={"sells-saas": data.get("q_sells-saas")} if data.get("q_sells-saas") else {},
         )
+
+
+@pytest.fixture
+def received():
+    """The lifecycle events sent during the test, as (signal name, kwargs)."""
+    seen = []
+
+    def listener(name):
+        def record(sender, **kwargs):
+            kwargs.pop("signal", None)
+            seen.append((name, kwargs))
+
+        return record
+
+    receivers = {
+        name: listener(name) for name in ("partner_approved", "agreement_signed", "profile_completed")
+    }
+    for name, receiver in receivers.items():
+        getattr(events, name).connect(receiver)
+    yield seen
+    for name, receiver in receivers.items():
+        getattr(events, name).disconnect(receiver)

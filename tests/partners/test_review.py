@@ -24,32 +24,9 @@ from partners.models import (
     Stage,
     StageChange,
 )
-from prm import events
 from prm.models import Membership, Role
 from prm.tenancy import tenant_scope
 from tests.partners.conftest import signed_in, submit
-
-
-@pytest.fixture
-def received():
-    """The lifecycle events sent during the test, as (signal name, kwargs)."""
-    seen = []
-
-    def listener(name):
-        def record(sender, **kwargs):
-            kwargs.pop("signal", None)
-            seen.append((name, kwargs))
-
-        return record
-
-    receivers = {
-        name: listener(name) for name in ("partner_approved", "agreement_signed", "profile_completed")
-    }
-    for name, receiver in receivers.items():
-        getattr(events, name).connect(receiver)
-    yield seen
-    for name, receiver in receivers.items():
-        getattr(events, name).disconnect(receiver)
 
 
 def test_approval_provisions_the_partner_its_admin_and_its_history(
