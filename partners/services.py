@@ -192,6 +192,7 @@ def application_submit(
     specialisations=(),
     answers: dict | None = None,
     submitted_from: str | None = None,
+    send_confirmation: bool = True,
 ) -> PartnerApplication:
     """Record an application from the public form, score it against the ideal partner profile, and confirm
     it to the applicant. Raises RecruitmentError when the company's domain already applied."""
@@ -219,7 +220,8 @@ def application_submit(
     application.save()
     application.specialisations.set(specialisations)
     application_rescore(application=application)
-    transaction.on_commit(lambda: partner_emails.application_received(application=application))
+    if send_confirmation:
+        transaction.on_commit(lambda: partner_emails.application_received(application=application))
     return application
 
 
