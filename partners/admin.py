@@ -316,6 +316,19 @@ class IdealPartnerCriterionAdmin(TenantAdminOnly):
         "is_active",
     ]
 
+    # Pending applications are scored against the profile as it is now; decided ones keep their score.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.applications_rescore_pending()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.applications_rescore_pending()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.applications_rescore_pending()
+
 
 class AgreementAcceptanceInline(admin.TabularInline):
     model = AgreementAcceptance

@@ -234,6 +234,14 @@ def application_rescore(*, application: PartnerApplication) -> PartnerApplicatio
     return application
 
 
+def applications_rescore_pending() -> int:
+    """Score every pending application again, after the ideal partner profile changed; returns how many."""
+    pending = list(PartnerApplication.objects.pending())
+    for application in pending:
+        application_rescore(application=application)
+    return len(pending)
+
+
 def _application_decide(application: PartnerApplication, to_status: str) -> PartnerApplication:
     """Lock the application and check that it may move to `to_status`; raise RecruitmentError if not."""
     locked = PartnerApplication.objects.select_for_update().get(pk=application.pk)

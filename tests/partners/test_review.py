@@ -15,6 +15,7 @@ from django.utils import timezone
 from partners import services
 from partners.models import (
     ApplicationStatus,
+    IdealPartnerCriterion,
     Partner,
     PartnerApplication,
     PartnerMembership,
@@ -329,3 +330,16 @@ def test_the_admin_approves_and_rejects_with_a_reason(queue, django_capture_on_c
         poor.refresh_from_db()
         assert poor.status == ApplicationStatus.REJECTED and poor.partner is None
         assert PartnerType.objects.exists()
+
+
+def test_changing_the_ideal_partner_profile_in_the_admin_rescores_pending_applications(queue):
+    with tenant_scope(queue.tenant):
+        region = IdealPartnerCriterion.objects.get(label="Sells in EMEA")
+        decided = PartnerApplication.objects.get(company_name="Decided Co")
+    client = signed_in(queue.acme.tenant_admin, queue.host)
+    response = client.post(f"/admin/partners/idealpartnercriterion/{region.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    with tenant_scope(queue.tenant):
+        # Half Fit met 50 of 100; without the region's 30 it meets 50 of 70.
+        assert PartnerApplication.objects.get(company_name="Half Fit").fit_score == 71
+        assert PartnerApplication.objects.get(pk=decided.pk).fit_score == decided.fit_score
