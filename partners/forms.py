@@ -86,9 +86,12 @@ class ApplicationForm(forms.Form):
             for q in self.questions
         ]
 
-    def standard_fields(self):
-        skip = {HONEYPOT, "specialisations"} | {question_field_name(q) for q in self.questions}
-        return [self[name] for name in self.fields if name not in skip]
+    def company_fields(self):
+        names = ["company_name", "website", "country", "region", "partner_type", "employee_count"]
+        return [self[name] for name in names + ["specialisations"] if name in self.fields]
+
+    def contact_fields(self):
+        return [self[name] for name in ("contact_name", "contact_email", "contact_phone")]
 
     @property
     def is_spam(self) -> bool:
