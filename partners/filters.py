@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from partners.models import PartnerType, Region, Stage, Tier
+from partners.models import ApplicationStatus, PartnerType, Region, Stage, Tier
 
 
 class PartnerFilter(django_filters.FilterSet):
@@ -41,3 +41,20 @@ class PartnerFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.search(value)
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    """The review queue's filters: status (pending unless chosen), partner type and region."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=ApplicationStatus.choices, empty_label=_("All statuses")
+    )
+    partner_type = django_filters.ModelChoiceFilter(
+        label=_("Partner type"),
+        queryset=lambda request: PartnerType.objects.all(),
+        to_field_name="slug",
+        empty_label=_("All types"),
+    )
+    region = django_filters.ChoiceFilter(
+        label=_("Region"), choices=Region.choices, empty_label=_("All regions")
+    )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import Http404
 
-from partners.models import Partner, PartnerMembership, Stage
+from partners.models import (
+    AgreementAcceptance,
+    Partner,
+    PartnerApplication,
+    PartnerMembership,
+    ProgramAgreement,
+    Stage,
+)
 
 
 def partner_for_member(membership) -> Partner | None:
@@ -51,3 +58,59 @@ def partner_people(partner: Partner):
         .select_related("membership__user")
         .order_by("membership__role", "membership__user__email")
     )
+
+
+# ---- Recruitment ----------------------------------------------------------------------------------------
+
+
+def _agreements_for(partner: Partner):
+    # The type's own versions first (newest first), then the versions for every type.
+    return (
+        ProgramAgreement.objects.published()
+        .filter(Q(partner_type=partner.partner_type_id) | Q(partner_type__isnull=True))
+        .order_by(F("partner_type").asc(nulls_last=True), "-version")
+    )
+
+
+def current_agreement(partner: Partner):
+    """The agreement version a partner must have accepted: the newest published one for its type, else the
+    newest for every type; None when the program has no agreement for it."""
+    return _agreements_for(partner).first()
+
+
+def agreement_pending(partner: Partner):
+    """The current agreement when the partner has not accepted it yet, else None (one query)."""
+    accepted = AgreementAcceptance.objects.filter(agreement=OuterRef("pk"), partner=partner)
+    agreement = _agreements_for(partner).annotate(accepted=Exists(accepted)).first()
+    return agreement if agreement is not None and not agreement.accepted else None
+
+
+def agreement_acceptance(partner: Partner, agreement):
+    """The partner's acceptance of `agreement`, None if it has not accepted it."""
+    acceptances = AgreementAcceptance.objects.select_related("user")
+    return acceptances.filter(agreement=agreement, partner=partner).first()
+
+
+def get_application_for_staff(membership, public_id) -> PartnerApplication:
+    """The application with this public id for the tenant's staff; 404 for anyone else or another tenant's."""
+    if membership is None or not membership.is_staff_role:
+        raise Http404
+    application = PartnerApplication.objects.for_review().filter(public_id=public_id).first()
+    if application is None:
+        raise Http404
+    return application
+
+
+def get_colleague_for_partner_admin(membership, public_id) -> PartnerMembership:
+    """A person of the partner admin's own partner, by their membership's public id; 404 otherwise."""
+    partner = partner_for_member(membership)
+    if partner is None or membership.role != "partner_admin":
+        raise Http404
+    link = (
+        PartnerMembership.objects.select_related("membership__user", "partner")
+        .filter(partner=partner, membership__public_id=public_id)
+        .first()
+    )
+    if link is None:
+        raise Http404
+    return link

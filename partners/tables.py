@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -75,3 +77,61 @@ class PartnerTable(PRMTable):
 
     def value_created(self, value):
         return timezone.localdate(value).isoformat()
+
+
+class ApplicationTable(PRMTable):
+    """The review queue: one row per application, best fit first."""
+
+    company_name = tables.Column(
+        verbose_name=_("Company"),
+        linkify=("recruitment:application_detail", {"public_id": tables.A("public_id")}),
+        order_by=("company_name", "public_id"),
+    )
+    partner_type = tables.Column(
+        verbose_name=_("Type"), accessor="partner_type__name", order_by=("partner_type__name", "company_name")
+    )
+    region = tables.Column(verbose_name=_("Region"), order_by=("region", "company_name"))
+    country = tables.Column(verbose_name=_("Country"), order_by=("country", "company_name"))
+    fit_score = tables.Column(verbose_name=_("Fit score"), empty_values=())
+    submitted = tables.Column(verbose_name=_("Waiting since"), accessor="submitted_at")
+    status = tables.Column(verbose_name=_("Status"), order_by=("status", "-submitted_at"))
+
+    caption_text = ngettext_lazy("%(count)s application", "%(count)s applications", "count")
+    filtered_empty_text = _("No application matches these filters.")
+
+    class Meta(PRMTable.Meta):
+        order_by = "-fit_score"
+        empty_text = _("No application is waiting for a decision.")
+
+    def render_fit_score(self, value):
+        if value is None:
+            return absent(_("No ideal partner profile yet"))
+        return format_html('<data class="fit-score" value="{}">{}</data>', value, value)
+
+    def value_fit_score(self, value):
+        return "" if value is None else value
+
+    def order_fit_score(self, queryset, is_descending):
+        score = (
+            F("fit_score").desc(nulls_last=True) if is_descending else F("fit_score").asc(nulls_first=True)
+        )
+        return queryset.order_by(score, "submitted_at", "public_id"), True
+
+    def render_submitted(self, value):
+        local = timezone.localtime(value)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            local.isoformat(),
+            date_format(local, "DATETIME_FORMAT"),
+            _("%(age)s ago") % {"age": timesince(value)},
+        )
+
+    def value_submitted(self, value):
+        return timezone.localtime(value).isoformat(timespec="minutes")
+
+    def order_submitted(self, queryset, is_descending):
+        # "Waiting since": the oldest application waits longest; descending shows it first.
+        return queryset.order_by("submitted_at" if is_descending else "-submitted_at", "public_id"), True
+
+    def render_status(self, value, record):
+        return record.get_status_display()

@@ -454,3 +454,220 @@ def seed_crm_connection(tenant: Tenant, crm: DemoCRM) -> str:
     connection.login_url, connection.ca_cert_path, connection.client_id = crm.url, crm.ca_path, client_id
     crm_services.crm_connection_save(connection=connection, acting_user=None, client_secret=client_secret)
     return outcome
+
+
+# ---- Recruitment (partners/): the application form's setup, pending applications, program agreements ------
+
+
+@dataclass(frozen=True)
+class DemoApplication:
+    company_name: str
+    website: str
+    country: str
+    region: Region
+    partner_type: str
+    employee_count: int
+    contact_name: str
+    contact_email: str
+    specialisations: tuple[str, ...]
+    answers: dict
+    days_ago: int
+
+
+DEMO_SPECIALISATIONS = [
+    ("cloud-migration", "Cloud migration"),
+    ("security", "Security"),
+    ("data-analytics", "Data and analytics"),
+    ("managed-backup", "Managed backup"),
+]
+
+# (key, text, kind, choices, partner type slugs it is asked of; empty for all)
+DEMO_QUESTIONS = [
+    ("sells-saas", "Do you already sell SaaS products?", "yes_no", "", ()),
+    (
+        "certified-engineers",
+        "How many certified cloud engineers do you employ?",
+        "number",
+        "",
+        ("msp", "systems-integrator"),
+    ),
+    (
+        "primary-market",
+        "Which market do you mainly sell to?",
+        "choice",
+        "Small business\nMid-market\nEnterprise",
+        (),
+    ),
+]
+
+DEMO_AGREEMENT = (
+    "1. The partner promotes and resells the vendor's products in its territory on the program's terms.\n\n"
+    "2. Deals are registered in the partner portal before the partner quotes them.\n\n"
+    "3. The partner keeps customer data confidential and follows the vendor's brand guidelines.\n\n"
+    "4. Either party may end the partnership with 30 days' notice."
+)
+
+
+def _applications(tenant_slug: str, region: Region) -> list[DemoApplication]:
+    """Four pending applications per tenant, from a near-perfect fit to a poor one."""
+    tld = "test"
+    return [
+        DemoApplication(
+            "Granite Peak Solutions",
+            f"https://granitepeak-{tenant_slug}.{tld}",
+            "US" if region == NA else "DE",
+            region,
+            "reseller",
+            140,
+            "Rosa Delgado",
+            f"rosa@granitepeak-{tenant_slug}.{tld}",
+            ("cloud-migration", "security"),
+            {"sells-saas": "yes", "primary-market": "Mid-market"},
+            2,
+        ),
+        DemoApplication(
+            "Cirrus Ops",
+            f"https://cirrusops-{tenant_slug}.{tld}",
+            "GB",
+            EMEA,
+            "msp",
+            35,
+            "Owen Hughes",
+            f"owen@cirrusops-{tenant_slug}.{tld}",
+            ("managed-backup",),
+            {"sells-saas": "yes", "certified-engineers": 4, "primary-market": "Small business"},
+            6,
+        ),
+        DemoApplication(
+            "Pampas Digital",
+            f"https://pampasdigital-{tenant_slug}.{tld}",
+            "AR",
+            LATAM,
+            "referral",
+            8,
+            "Lucía Romero",
+            f"lucia@pampasdigital-{tenant_slug}.{tld}",
+            (),
+            {"sells-saas": "no"},
+            11,
+        ),
+        DemoApplication(
+            "Kestrel Systems Integration",
+            f"https://kestrel-si-{tenant_slug}.{tld}",
+            "SG",
+            APAC,
+            "systems-integrator",
+            260,
+            "Wei Ling Tan",
+            f"weiling@kestrel-si-{tenant_slug}.{tld}",
+            ("data-analytics", "cloud-migration"),
+            {"sells-saas": "no", "certified-engineers": 12, "primary-market": "Enterprise"},
+            4,
+        ),
+    ]
+
+
+def seed_recruitment(spec: DemoTenant, seeded: Seeded) -> None:
+    """The tenant's application form (specialisations, qualifying questions), its ideal partner profile,
+    pending applications with varied fit scores, and a program agreement its demo partners have accepted,
+    each created if missing. Runs in the tenant's scope."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from partners.models import (
+        AgreementAcceptance,
+        CriterionKind,
+        IdealPartnerCriterion,
+        PartnerApplication,
+        ProgramAgreement,
+        QualifyingQuestion,
+        Specialisation,
+    )
+
+    specialisations = {}
+    for slug, name in DEMO_SPECIALISATIONS:
+        specialisations[slug], _ = Specialisation.objects.get_or_create(slug=slug, defaults={"name": name})
+    partner_types = {t.slug: t for t in PartnerType.objects.all()}
+    questions = {}
+    for position, (key, text, kind, choices, types) in enumerate(DEMO_QUESTIONS, start=1):
+        question, created = QualifyingQuestion.objects.get_or_create(
+            key=key, defaults={"text": text, "kind": kind, "choices": choices, "position": position}
+        )
+        if created and types:
+            question.partner_types.set([partner_types[t] for t in types])
+        questions[key] = question
+
+    home_region = NA if spec.slug == "acme" else EMEA
+    if not IdealPartnerCriterion.objects.exists():
+        criteria = [
+            (
+                "Resells our products",
+                25,
+                {"kind": CriterionKind.PARTNER_TYPE, "partner_type": partner_types["reseller"]},
+            ),
+            (f"Sells in {home_region.label}", 25, {"kind": CriterionKind.REGION, "region": home_region}),
+            ("At least 50 employees", 15, {"kind": CriterionKind.MIN_EMPLOYEES, "minimum": 50}),
+            (
+                "Does cloud migrations",
+                15,
+                {"kind": CriterionKind.SPECIALISATION, "specialisation": specialisations["cloud-migration"]},
+            ),
+            (
+                "Already sells SaaS",
+                10,
+                {"kind": CriterionKind.ANSWER, "question": questions["sells-saas"], "expected_answer": "yes"},
+            ),
+            (
+                "At least 5 certified engineers",
+                10,
+                {"kind": CriterionKind.ANSWER, "question": questions["certified-engineers"], "minimum": 5},
+            ),
+        ]
+        for label, weight, fields in criteria:
+            IdealPartnerCriterion.objects.create(label=label, weight=weight, **fields)
+
+    for demo in _applications(spec.slug, home_region):
+        domain = partner_services.website_domain_of(demo.website)
+        if PartnerApplication.objects.filter(website_domain=domain).exists():
+            continue
+        application = partner_services.application_submit(
+            company_name=demo.company_name,
+            website=demo.website,
+            country=demo.country,
+            region=demo.region,
+            partner_type=partner_types[demo.partner_type],
+            employee_count=demo.employee_count,
+            contact_name=demo.contact_name,
+            contact_email=demo.contact_email,
+            specialisations=[specialisations[s] for s in demo.specialisations],
+            answers=demo.answers,
+            send_confirmation=False,
+        )
+        PartnerApplication.objects.filter(pk=application.pk).update(
+            submitted_at=timezone.now() - timedelta(days=demo.days_ago)
+        )
+
+    agreement = ProgramAgreement.objects.filter(partner_type__isnull=True).order_by("-version").first()
+    if agreement is None:
+        agreement = ProgramAgreement.objects.create(
+            version=1,
+            title=f"{spec.name} partner program agreement",
+            body=DEMO_AGREEMENT,
+            published_at=timezone.now() - timedelta(days=30),
+        )
+    # Every demo partner with people has accepted it, so the demo logins open the portal at once.
+    for demo_partner in spec.partners:
+        admin = next((p for p in demo_partner.people if p.role == ADMIN), None)
+        partner = Partner.objects.filter(name=demo_partner.name).first()
+        if admin is None or partner is None:
+            continue
+        if AgreementAcceptance.objects.filter(agreement=agreement, partner=partner).exists():
+            continue
+        AgreementAcceptance.objects.create(
+            agreement=agreement,
+            partner=partner,
+            user=User.objects.get(email__iexact=admin.email),
+            typed_name=admin.full_name,
+            user_agent="seed_demo",
+        )

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "prm.middleware.StaffMFAMiddleware",
+    "partners.middleware.AgreementGateMiddleware",
 ]
 
 ROOT_URLCONF = "prm.urls"
@@ -286,6 +287,11 @@ LOGGING = {
 #   python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
 # `./run demo` and `./run manage` create one in .prm/crm-encryption.key when the environment sets none.
 PRM_CRM_ENCRYPTION_KEYS = env_list("PRM_CRM_ENCRYPTION_KEYS", "")
+
+# The public application form (partners/): at most this many submissions per client address and tenant
+# within the window (seconds), counted in the Redis cache.
+PRM_APPLICATION_RATE_LIMIT = int(env("PRM_APPLICATION_RATE_LIMIT", "5"))
+PRM_APPLICATION_RATE_WINDOW = int(env("PRM_APPLICATION_RATE_WINDOW", "3600"))
 
 # The port people reach the portal on, for links in emails ("" for 80/443 behind a proxy).
 PRM_PUBLIC_PORT = env("PRM_PUBLIC_PORT", "8000" if DEBUG else "")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("partners/", include("partners.urls")),
+    path("", include("partners.urls_recruitment")),
     path("crm/", include("crm_sync.urls")),
     path("admin/", tenant_admin_site.urls),
 ]

@@ -208,3 +208,101 @@ class OutboxEntryFactory(factory.django.DjangoModelFactory):
     object_key = "partners.partner"
     record_id = factory.Sequence(lambda n: 1_000_000 + n)
     state = OutboxState.SENT
+
+
+# ---- partners/ recruitment: applications, the ideal partner profile, agreements, profiles ----------------
+
+from partners.models import (  # noqa: E402 - kept with the block it serves, for easy merging
+    AgreementAcceptance,
+    ApplicationStatus,
+    CriterionKind,
+    IdealPartnerCriterion,
+    PartnerApplication,
+    PartnerProfile,
+    ProgramAgreement,
+    QualifyingQuestion,
+    QuestionKind,
+    Specialisation,
+)
+
+
+class SpecialisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Specialisation
+
+    tenant = factory.SubFactory(TenantFactory)
+    slug = factory.Sequence(lambda n: f"specialisation-{n}")
+    name = factory.Sequence(lambda n: f"Specialisation {n}")
+
+
+class QualifyingQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QualifyingQuestion
+
+    tenant = factory.SubFactory(TenantFactory)
+    key = factory.Sequence(lambda n: f"question-{n}")
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    kind = QuestionKind.YES_NO
+    required = True
+
+
+class PartnerApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerApplication
+
+    tenant = factory.SubFactory(TenantFactory)
+    company_name = factory.Faker("company")
+    website_domain = factory.Sequence(lambda n: f"applicant{n}.example.org")
+    website = factory.LazyAttribute(lambda o: f"https://{o.website_domain}/")
+    country = "FR"
+    region = Region.EMEA
+    partner_type = factory.SubFactory(PartnerTypeFactory, tenant=factory.SelfAttribute("..tenant"))
+    employee_count = 40
+    contact_name = "Claire Applicant"
+    contact_email = factory.Sequence(lambda n: f"applicant{n}@example.org")
+    status = ApplicationStatus.PENDING
+
+
+class IdealPartnerCriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IdealPartnerCriterion
+
+    tenant = factory.SubFactory(TenantFactory)
+    label = "Sells in EMEA"
+    kind = CriterionKind.REGION
+    region = Region.EMEA
+    weight = 20
+
+
+class ProgramAgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProgramAgreement
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner_type = None
+    version = factory.Sequence(lambda n: n + 1)
+    title = "Partner program agreement"
+    body = "The partner sells the vendor's products under the program's terms."
+
+
+class AgreementAcceptanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgreementAcceptance
+
+    tenant = factory.SubFactory(TenantFactory)
+    agreement = factory.SubFactory(ProgramAgreementFactory, tenant=factory.SelfAttribute("..tenant"))
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    user = factory.SubFactory(UserFactory)
+    typed_name = "Alice Admin"
+    ip_address = "127.0.0.1"
+    user_agent = "factory"
+
+
+class PartnerProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerProfile
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    description = "A reseller of cloud software."
+    employee_count = 25

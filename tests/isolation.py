@@ -111,3 +111,92 @@ def tenant_markers(tc) -> list[str]:
         *(p.email for p in people),
         *tc.extra_markers,
     ]
+
+
+# ---- partners/ recruitment: the application form, review queue, agreement gate, team and profile ---------
+
+
+def application(tc):
+    """A pending application of the tenant (made on first use)."""
+    from partners.models import PartnerApplication
+    from tests.factories import PartnerApplicationFactory
+
+    return PartnerApplication.objects.filter(status="pending").first() or PartnerApplicationFactory(
+        tenant=tc.tenant, partner_type=tc.partner.partner_type, company_name=f"Applicant of {tc.tenant.name}"
+    )
+
+
+def agreement(tc):
+    from partners.models import ProgramAgreement
+    from tests.factories import ProgramAgreementFactory
+
+    return ProgramAgreement.objects.first() or ProgramAgreementFactory(tenant=tc.tenant)
+
+
+def agreement_acceptance(tc):
+    from partners.models import AgreementAcceptance
+    from tests.factories import AgreementAcceptanceFactory
+
+    return AgreementAcceptance.objects.first() or AgreementAcceptanceFactory(
+        tenant=tc.tenant, agreement=agreement(tc), partner=tc.partner, user=tc.partner_admin
+    )
+
+
+def _recruitment_sample(model_name, factory_name):
+    def sample(tc):
+        from partners import models
+        from tests import factories
+
+        return getattr(models, model_name).objects.first() or getattr(factories, factory_name)(
+            tenant=tc.tenant
+        )
+
+    return sample
+
+
+def partner_profile(tc):
+    from partners.models import PartnerProfile
+    from tests.factories import PartnerProfileFactory
+
+    return PartnerProfile.objects.first() or PartnerProfileFactory(tenant=tc.tenant, partner=tc.partner)
+
+
+PUBLIC.update(
+    {
+        "recruitment:apply": "the public application form: the tenant's branding, partner types, "
+        "specialisations and qualifying questions, which the program publishes; no partner or person",
+        "recruitment:apply_thanks": "a fixed thank-you page after applying",
+    }
+)
+URLS.update(
+    {
+        "recruitment:application_list": Case(roles=STAFF_ROLES),
+        "recruitment:application_detail": Case(
+            kwargs=lambda tc: {"public_id": application(tc).public_id}, roles=STAFF_ROLES
+        ),
+        # POST only: a GET is refused (405) after the access check.
+        "recruitment:application_decide": Case(
+            kwargs=lambda tc: {"public_id": application(tc).public_id}, roles=frozenset()
+        ),
+        "recruitment:agreement": Case(roles=PARTNER_ROLES),
+        "recruitment:team": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+        "recruitment:team_deactivate": Case(
+            kwargs=lambda tc: {"public_id": Membership.objects.get(user=tc.partner_user).public_id},
+            roles=frozenset(),
+        ),
+        "recruitment:profile": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+    }
+)
+ADMIN_OBJECTS.update(
+    {
+        "partners.partnerapplication": application,
+        "partners.programagreement": agreement,
+        "partners.agreementacceptance": agreement_acceptance,
+        "partners.qualifyingquestion": _recruitment_sample("QualifyingQuestion", "QualifyingQuestionFactory"),
+        "partners.specialisation": _recruitment_sample("Specialisation", "SpecialisationFactory"),
+        "partners.idealpartnercriterion": _recruitment_sample(
+            "IdealPartnerCriterion", "IdealPartnerCriterionFactory"
+        ),
+        "partners.partnerprofile": partner_profile,
+    }
+)
