@@ -225,7 +225,11 @@ def onboarding_metrics() -> Metrics:
     for row in rows:
         if row["applied_at"] and row["approved_at"] and row["approved_at"] >= row["applied_at"]:
             approval_days.append(_days(row["approved_at"] - row["applied_at"]))
-        start = row["onboarding_at"] or row["started_at"] or row["any_approved_at"]
+        # Approval stands in for the start of a partner that reached a first deal without an onboarding
+        # on record; an approved partner whose onboarding has not started belongs to no cohort yet.
+        start = row["onboarding_at"] or row["started_at"]
+        if start is None and row["activated_at"]:
+            start = row["any_approved_at"]
         if start is None:
             continue
         cohort = cohorts.setdefault(_month(start), Cohort(month=_month(start)))

@@ -56,6 +56,7 @@ class Command(BaseCommand):
                 seeded = demo.seed_tenant(spec)
                 with tenant_scope(seeded.tenant):
                     demo.seed_program(spec, seeded, password=password)
+                    demo.seed_onboarding(spec, seeded)
                     crm_outcome = demo.seed_crm_connection(seeded.tenant, crm) if crm else None
             logins += seeded.logins
             self.stdout.write(self.summary(seeded))
