@@ -13,9 +13,12 @@ from onboarding.models import (
     TaskStatus,
 )
 from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.models import STAFF_ROLES, Role
 
 
 class PlanTaskInline(admin.StackedInline):
+    """The plan's ordered tasks; like the plan itself, tenant admins edit them and channel managers look."""
+
     model = PlanTask
     fields = [
         ("position", "title"),
@@ -24,6 +27,22 @@ class PlanTaskInline(admin.StackedInline):
         ("due_after_days", "requires_signoff"),
     ]
     extra = 0
+
+    def _role(self, request):
+        membership = getattr(request, "membership", None)
+        return membership.role if membership is not None else None
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._role(request) in STAFF_ROLES
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._role(request) == Role.TENANT_ADMIN
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._role(request) == Role.TENANT_ADMIN
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._role(request) == Role.TENANT_ADMIN
 
 
 @admin.register(OnboardingPlan, site=tenant_admin_site)

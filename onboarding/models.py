@@ -79,6 +79,15 @@ class OnboardingPlan(TenantOwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        super().clean()
+        # The constraint names the tenant, which no form holds: say it as a field error instead of a 500.
+        if self.partner_type_id is None:
+            others = OnboardingPlan.objects.filter(partner_type__isnull=True).exclude(pk=self.pk)
+            if others.exists():
+                message = _("There is a plan for every other partner type already: choose a type.")
+                raise ValidationError({"partner_type": message})
+
 
 class TaskFields(models.Model):
     """What a plan's task and a partner's copy of it share."""
