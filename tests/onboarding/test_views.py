@@ -178,3 +178,48 @@ def test_the_overview_lists_onboardings_with_a_pinned_query_count(cast, django_a
 
 
 OVERVIEW_QUERIES = 9
+
+
+def test_the_overview_filters_and_exports_what_it_shows(started):
+    cast = started
+    with tenant_scope(cast.tenant):
+        other = approved_partner("Fabrikam Solutions")
+        approve(other)
+        from partners.services import partner_set_stalled
+
+        partner_set_stalled(partner=other, reason="1 overdue task: Sign the program agreement")
+    client = client_for(cast.manager, cast.host)
+    body = client.get("/onboarding/?stalled=true").content.decode()
+    assert "Fabrikam Solutions" in body and cast.acme.partner.name not in body
+    assert "Stalled" in body
+    export = client.get("/onboarding/?_export=csv")
+    assert export["Content-Type"].startswith("text/csv")
+    text = export.content.decode()
+    assert "Fabrikam Solutions" in text and cast.acme.partner.name in text
+
+
+def test_the_partner_home_page_reads_the_plan_in_a_pinned_number_of_queries(
+    started, django_assert_num_queries
+):
+    cast = started
+    client = client_for(cast.partner_admin, cast.host)
+    client.get("/")
+    with django_assert_num_queries(HOME_QUERIES):
+        client.get("/")
+    with tenant_scope(cast.tenant):
+        from onboarding.models import Onboarding
+
+        onboarding = Onboarding.objects.get(partner=cast.acme.partner)
+        for n in range(20):
+            OnboardingTask.objects.create(
+                onboarding=onboarding,
+                title=f"Extra task {n}",
+                due_at="2030-01-01T00:00:00Z",
+                position=100 + n,
+            )
+    with django_assert_num_queries(HOME_QUERIES):
+        body = client.get("/").content.decode()
+    assert "Extra task 19" in body
+
+
+HOME_QUERIES = 9
