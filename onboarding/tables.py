@@ -33,7 +33,7 @@ class OnboardingTable(PRMTable):
     )
     progress = tables.Column(verbose_name=_("Progress"), accessor="done", order_by=("done", "partner__slug"))
     overdue = tables.Column(verbose_name=_("Overdue"), order_by=("overdue", "partner__slug"))
-    waiting = tables.Column(verbose_name=_("Waiting for sign-off"), order_by=("waiting", "partner__slug"))
+    waiting = tables.Column(verbose_name=_("To sign off"), order_by=("waiting", "partner__slug"))
     started = tables.Column(
         verbose_name=_("Started"), accessor="started_at", order_by=("started_at", "partner__slug")
     )
@@ -67,7 +67,9 @@ class OnboardingTable(PRMTable):
 
     def render_progress(self, value, record):
         return format_html(
-            '<progress value="{}" max="{}" aria-hidden="true"></progress> {}',
+            '<span class="progress-cell">'
+            '<progress value="{}" max="{}" aria-hidden="true"></progress>{}'
+            "</span>",
             record.done,
             record.total or 1,
             _("%(done)s of %(total)s") % {"done": record.done, "total": record.total},
@@ -92,10 +94,10 @@ class OnboardingTable(PRMTable):
 class CohortTable(PRMTable):
     """The metrics page's monthly cohorts of onboarding start."""
 
-    month = tables.Column(verbose_name=_("Cohort (onboarding started)"), orderable=False)
+    month = tables.Column(verbose_name=_("Month"), orderable=False)
     started = tables.Column(verbose_name=_("Partners"), orderable=False)
-    completion_rate = tables.Column(verbose_name=_("Onboarding completed"), orderable=False, empty_values=())
-    activated = tables.Column(verbose_name=_("First deal registered"), orderable=False)
+    completion_rate = tables.Column(verbose_name=_("Completed"), orderable=False, empty_values=())
+    activated = tables.Column(verbose_name=_("First deal"), orderable=False)
     median_days_to_first_deal = tables.Column(
         verbose_name=_("Median days to first deal"), orderable=False, empty_values=()
     )
