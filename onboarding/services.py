@@ -236,9 +236,14 @@ def onboarding_start(
             acting_user=acting_user,
         )
     # Events heard before the start (an agreement signed, a first sign-in) count at once.
-    for event in PartnerEvent.objects.filter(partner=partner):
+    events = list(PartnerEvent.objects.filter(partner=partner))
+    for event in events:
         _complete_by_event(onboarding, kind=event.kind, ref=event.ref, at=max(event.occurred_at, now))
     _complete_if_done(onboarding, now=now)
+    if partner.stage == Stage.ONBOARDING and any(e.kind == TaskKind.DEAL_REGISTERED for e in events):
+        partner_services.partner_change_stage(
+            partner=partner, to_stage=Stage.ACTIVATED, reason=_("First deal registered"), acting_user=None
+        )
     return onboarding
 
 

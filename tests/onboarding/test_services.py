@@ -168,3 +168,14 @@ def test_default_plans_are_added_once(cast, acme_scope):
     assert services.onboarding_plans_add_defaults(tenant=cast.tenant) == []
     assert OnboardingPlan.objects.count() == 2
     assert PartnerType.objects.filter(slug="referral").exists()
+
+
+def test_a_deal_registered_before_onboarding_started_activates_the_partner_at_the_start(cast, acme_scope):
+    partner = approved_partner()
+    send(events.deal_registered, partner, deal_id="early")
+    assert Partner.objects.get(pk=partner.pk).stage == Stage.APPROVED
+    approve(partner)
+    assert Partner.objects.get(pk=partner.pk).stage == Stage.ACTIVATED
+    assert _task(partner, TaskKind.DEAL_REGISTERED).status == TaskStatus.DONE
+    moves = [(c.from_stage, c.to_stage) for c in StageChange.objects.filter(partner=partner)][1:]
+    assert moves == [(Stage.APPROVED, Stage.ONBOARDING), (Stage.ONBOARDING, Stage.ACTIVATED)]
