@@ -571,6 +571,26 @@ def seed_recruitment(spec: DemoTenant, seeded: Seeded) -> None:
     """The tenant's application form (specialisations, qualifying questions), its ideal partner profile,
     pending applications with varied fit scores, and a program agreement its demo partners have accepted,
     each created if missing. Runs in the tenant's scope."""
+# --- onboarding: plans, and a back-dated lifecycle for the demo partners ----------------------------------
+
+# Days before today a demo partner in each stage applied (the n-th partner of a stage the n-th value):
+# spread over eight months, so the metrics page has several monthly cohorts, and every move in the past.
+DEMO_APPLIED_DAYS_AGO = {
+    Stage.APPLIED: [3, 1, 2],
+    Stage.APPROVED: [12, 9],
+    Stage.ONBOARDING: [45, 38, 30],
+    Stage.ACTIVATED: [110, 85, 95],
+    Stage.ACTIVE: [230, 205, 180, 150, 215, 195],
+    Stage.DORMANT: [240, 236],
+    Stage.EXITED: [140, 125],
+}
+
+
+def seed_onboarding(spec: DemoTenant, seeded: Seeded) -> None:
+    """The tenant's default onboarding plans, and for each demo partner that has only the row of its
+    creation: its lifecycle history back-dated (applied, approved, onboarding, first deal, ...), its
+    onboarding task list with the tasks done by then, and stall detection run once (without email).
+    Runs in the tenant's scope; a partner that has more history already is left as it is."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -671,3 +691,68 @@ def seed_recruitment(spec: DemoTenant, seeded: Seeded) -> None:
             typed_name=admin.full_name,
             user_agent="seed_demo",
         )
+    from onboarding import services as onboarding_services
+    from onboarding.models import Onboarding, OnboardingTask, TaskStatus
+    from partners.models import StageChange
+
+    tenant = seeded.tenant
+    onboarding_services.onboarding_plans_add_defaults(tenant=tenant)
+    now = timezone.now()
+    seen: dict[str, int] = {}
+    for index, demo_partner in enumerate(spec.partners):
+        partner = Partner.objects.filter(name=demo_partner.name).first()
+        history = list(StageChange.objects.filter(partner=partner))
+        if partner is None or len(history) != 1 or Onboarding.objects.filter(partner=partner).exists():
+            continue
+        # Varied but repeatable figures, from the partner's place in the list.
+        stage = demo_partner.stage
+        nth = seen[stage] = seen.get(stage, -1) + 1
+        days_ago = DEMO_APPLIED_DAYS_AGO[stage][nth % len(DEMO_APPLIED_DAYS_AGO[stage])]
+        applied = now - timedelta(days=days_ago, hours=index)
+        approved = min(applied + timedelta(days=2 + (index * 5) % 11, hours=3), now - timedelta(days=1))
+        first_deal = approved + timedelta(days=12 + (index * 17) % 40)
+        moves = [(Stage.APPLIED, applied, "Application received")]
+        if stage != Stage.APPLIED:
+            moves.append((Stage.APPROVED, approved, "Approved by the channel team"))
+        if stage not in (Stage.APPLIED, Stage.APPROVED):
+            moves.append((Stage.ONBOARDING, approved, "Onboarding started"))
+        if stage in (Stage.ACTIVATED, Stage.ACTIVE, Stage.DORMANT):
+            moves.append((Stage.ACTIVATED, first_deal, "First deal registered"))
+        if stage in (Stage.ACTIVE, Stage.DORMANT):
+            moves.append((Stage.ACTIVE, first_deal + timedelta(days=30), "Second closed deal"))
+        if stage == Stage.DORMANT:
+            moves.append((Stage.DORMANT, first_deal + timedelta(days=120), "No deal for 90 days"))
+        if stage == Stage.EXITED:
+            moves.append((Stage.EXITED, approved + timedelta(days=60), "Left the program"))
+        # The creation row becomes the application; the moves since follow it, dated as they happened.
+        first, *rest = moves
+        StageChange.objects.filter(pk=history[0].pk).update(
+            from_stage="", to_stage=first[0], changed_at=first[1], reason=first[2]
+        )
+        previous = first[0]
+        for to_stage, when, reason in rest:
+            StageChange.objects.create(
+                partner=partner, from_stage=previous, to_stage=to_stage, changed_at=when, reason=reason
+            )
+            previous = to_stage
+        if stage in (Stage.APPLIED, Stage.APPROVED):
+            continue
+        onboarding = onboarding_services.onboarding_start(partner=partner, acting_user=None, now=approved)
+        tasks = list(onboarding.tasks.all())
+        if stage == Stage.ONBOARDING:
+            done = tasks[: 2 + index % 2]  # under way: the first tasks done, the later ones open or overdue
+        elif stage == Stage.EXITED:
+            done = tasks[:1]
+        elif stage == Stage.ACTIVATED and index % 2:
+            done = tasks[:-2]  # activated with a task or two left
+        else:
+            done = tasks
+        # Back-dated by hand: the services stamp the present, and this history happened in the past.
+        step = (first_deal - approved) / (len(tasks) or 1)
+        for position, task in enumerate(done, start=1):
+            OnboardingTask.objects.filter(pk=task.pk).update(
+                status=TaskStatus.DONE, completed_at=approved + step * position
+            )
+        if done and len(done) == len(tasks):
+            Onboarding.objects.filter(pk=onboarding.pk).update(completed_at=approved + step * len(tasks))
+    onboarding_services.onboarding_detect_stalls(tenant=tenant, notify=False)

@@ -246,6 +246,11 @@ PRM_CRM_BACKOFF_BASE = float(env("PRM_CRM_BACKOFF_BASE", "5"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
     "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},
+    # onboarding: flag partners stalled in onboarding and email the managers their digest, once a day.
+    "onboarding-detect-stalls": {
+        "task": "onboarding.tasks.onboarding_detect_stalls_all",
+        "schedule": float(env("PRM_STALL_CHECK_INTERVAL", "86400")),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))

@@ -16,6 +16,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("", include("partners.urls_recruitment")),
     path("crm/", include("crm_sync.urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("admin/", tenant_admin_site.urls),
 ]
 

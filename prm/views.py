@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from onboarding import selectors as onboarding_selectors
 from partners import selectors as partner_selectors
 
 
@@ -22,6 +23,8 @@ def home(request):
     context = {"partner": partner_selectors.partner_for_member(membership)}
     if membership.is_staff_role:
         context["stage_counts"] = partner_selectors.stage_counts()
+    else:
+        context["onboarding"] = onboarding_selectors.onboarding_progress(context["partner"])
     return render(request, "prm/home.html", context)
 
 

@@ -306,3 +306,84 @@ class PartnerProfileFactory(factory.django.DjangoModelFactory):
     partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
     description = "A reseller of cloud software."
     employee_count = 25
+# --- onboarding ------------------------------------------------------------------------------------------
+from onboarding.models import (  # noqa: E402 - kept with onboarding's block so merges stay simple
+    FirstSignIn,
+    Onboarding,
+    OnboardingPlan,
+    OnboardingSettings,
+    OnboardingTask,
+    PartnerEvent,
+    PlanTask,
+    TaskKind,
+)
+
+
+class OnboardingSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OnboardingSettings
+
+    tenant = factory.SubFactory(TenantFactory)
+    stall_after_days = 14
+
+
+class OnboardingPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OnboardingPlan
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    partner_type = factory.SubFactory(PartnerTypeFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class PlanTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanTask
+
+    tenant = factory.SubFactory(TenantFactory)
+    plan = factory.SubFactory(OnboardingPlanFactory, tenant=factory.SelfAttribute("..tenant"))
+    position = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    kind = TaskKind.MANUAL
+    due_after_days = 7
+
+
+class OnboardingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Onboarding
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(
+        PartnerFactory, tenant=factory.SelfAttribute("..tenant"), stage=Stage.ONBOARDING
+    )
+    plan = None
+
+
+class OnboardingTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OnboardingTask
+
+    tenant = factory.SubFactory(TenantFactory)
+    onboarding = factory.SubFactory(OnboardingFactory, tenant=factory.SelfAttribute("..tenant"))
+    position = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    kind = TaskKind.MANUAL
+    due_at = factory.Faker("future_datetime", tzinfo=__import__("datetime").timezone.utc)
+
+
+class PartnerEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = TaskKind.AGREEMENT_SIGNED
+
+
+class FirstSignInFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FirstSignIn
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))

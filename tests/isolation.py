@@ -51,6 +51,19 @@ URLS: dict[str, Case] = {
     "admin:crm_sync_crmconnection_test": Case(
         kwargs=lambda tc: {"object_id": crm_connection(tc).pk}, roles=frozenset()
     ),
+    # onboarding: staff pages; the task actions are POST only (a GET of a task is a 404 for outsiders, 405
+    # for those who may act on it).
+    "onboarding:overview": Case(roles=STAFF_ROLES),
+    "onboarding:metrics": Case(roles=STAFF_ROLES),
+    "onboarding:task_tick": Case(
+        kwargs=lambda tc: {"public_id": onboarding_task(tc).public_id}, roles=frozenset()
+    ),
+    "onboarding:task_sign_off": Case(
+        kwargs=lambda tc: {"public_id": onboarding_task(tc).public_id}, roles=frozenset()
+    ),
+    "onboarding:task_send_back": Case(
+        kwargs=lambda tc: {"public_id": onboarding_task(tc).public_id}, roles=frozenset()
+    ),
     "admin:autocomplete": Case(
         roles=STAFF_ROLES,
         query=lambda tc: {"app_label": "partners", "model_name": "partner", "field_name": "tier", "term": ""},
@@ -65,6 +78,14 @@ def crm_connection(tc) -> CRMConnection:
     return CRMConnection.objects.first() or CRMConnectionFactory(tenant=tc.tenant)
 
 
+def onboarding_task(tc):
+    """A task of the cast's partner: its onboarding started (the partner is active, so no stage moves)."""
+    from onboarding import services as onboarding_services
+
+    onboarding = onboarding_services.onboarding_start(partner=tc.partner, acting_user=None)
+    return onboarding.tasks.order_by("position").first()
+
+
 # Admin object views (change, delete, history) of every model on the tenant admin site, with the object.
 ADMIN_OBJECTS: dict[str, Callable] = {
     "prm.tenant": lambda tc: tc.tenant,
@@ -76,7 +97,34 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "crm_sync.crmconnection": crm_connection,
     "crm_sync.fieldmapping": lambda tc: crm_services.mappings_for(tc.tenant, "partners.partner")[0],
     "crm_sync.outboxentry": lambda tc: OutboxEntry.objects.filter(tenant=tc.tenant).first(),
+    # onboarding
+    "onboarding.onboardingplan": lambda tc: onboarding_plan(tc),
+    "onboarding.onboardingsettings": lambda tc: onboarding_settings(tc),
+    "onboarding.onboarding": lambda tc: onboarding_task(tc).onboarding,
+    "onboarding.onboardingtask": lambda tc: onboarding_task(tc),
+    "onboarding.partnerevent": lambda tc: onboarding_event(tc),
 }
+
+
+def onboarding_plan(tc):
+    from onboarding.models import OnboardingPlan
+
+    return OnboardingPlan.objects.filter(partner_type__isnull=True).get()
+
+
+def onboarding_settings(tc):
+    from onboarding import services as onboarding_services
+
+    return onboarding_services.onboarding_settings()
+
+
+def onboarding_event(tc):
+    from onboarding import services as onboarding_services
+    from onboarding.models import PartnerEvent, TaskKind
+
+    onboarding_services.onboarding_record_event(partner=tc.partner, kind=TaskKind.PROFILE_COMPLETED)
+    return PartnerEvent.objects.get(partner=tc.partner, kind=TaskKind.PROFILE_COMPLETED)
+
 
 # Admin URLs that need no sample: they redirect to allauth (login, logout) or belong to the person.
 ADMIN_SELF = {

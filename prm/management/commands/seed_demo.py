@@ -57,6 +57,7 @@ class Command(BaseCommand):
                 with tenant_scope(seeded.tenant):
                     demo.seed_program(spec, seeded, password=password)
                     demo.seed_recruitment(spec, seeded)
+                    demo.seed_onboarding(spec, seeded)
                     crm_outcome = demo.seed_crm_connection(seeded.tenant, crm) if crm else None
             logins += seeded.logins
             self.stdout.write(self.summary(seeded))
