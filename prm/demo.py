@@ -571,6 +571,8 @@ def seed_recruitment(spec: DemoTenant, seeded: Seeded) -> None:
     """The tenant's application form (specialisations, qualifying questions), its ideal partner profile,
     pending applications with varied fit scores, and a program agreement its demo partners have accepted,
     each created if missing. Runs in the tenant's scope."""
+
+
 # --- onboarding: plans, and a back-dated lifecycle for the demo partners ----------------------------------
 
 # Days before today a demo partner in each stage applied (the n-th partner of a stage the n-th value):

@@ -306,6 +306,8 @@ class PartnerProfileFactory(factory.django.DjangoModelFactory):
     partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
     description = "A reseller of cloud software."
     employee_count = 25
+
+
 # --- onboarding ------------------------------------------------------------------------------------------
 from onboarding.models import (  # noqa: E402 - kept with onboarding's block so merges stay simple
     FirstSignIn,
