@@ -238,9 +238,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # becomes a dead letter; the beat drains every tenant's due rows this often (seconds).
 PRM_CRM_MAX_ATTEMPTS = int(env("PRM_CRM_MAX_ATTEMPTS", "5"))
 PRM_CRM_DRAIN_INTERVAL = float(env("PRM_CRM_DRAIN_INTERVAL", "5"))
+PRM_DEALS_SWEEP_INTERVAL = float(env("PRM_DEALS_SWEEP_INTERVAL", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
     "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},
+    # dealreg: expire protections, warn 14 days ahead, escalate breached approval SLAs.
+    "deals-sweep-all": {"task": "dealreg.tasks.deals_sweep_all", "schedule": PRM_DEALS_SWEEP_INTERVAL},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))
