@@ -221,7 +221,7 @@ def _customer_for(deal: Deal) -> CustomerAccount:
     )
 
 
-def _approve(deal: Deal, *, acting_user: User | None, reason: str) -> None:
+def _approve(deal: Deal, *, acting_user: User | None, reason: str, notify: bool = True) -> None:
     settings = DealRegSettings.current()
     deal_transition(deal, DealStatus.APPROVED)
     now = timezone.now()
@@ -232,7 +232,8 @@ def _approve(deal: Deal, *, acting_user: User | None, reason: str) -> None:
     kind = DealEventKind.APPROVED if acting_user is not None else DealEventKind.AUTO_APPROVED
     _record(deal, kind, acting_user, reason)
     _send(events.deal_approved, deal)
-    _email_on_commit(emails.deal_decided, deal)
+    if notify:
+        _email_on_commit(emails.deal_decided, deal)
 
 
 def _locked(deal: Deal) -> Deal:
@@ -241,16 +242,18 @@ def _locked(deal: Deal) -> Deal:
 
 
 @transaction.atomic
-def deal_approve(*, deal: Deal, acting_user: User, reason: str = "") -> Deal:
-    """Approve a submitted registration: its protection period starts, and it goes to the CRM."""
+def deal_approve(*, deal: Deal, acting_user: User, reason: str = "", notify: bool = True) -> Deal:
+    """Approve a submitted registration: its protection period starts, and it goes to the CRM. The
+    registrant is emailed unless `notify` is off (the demo's seed)."""
     deal = _locked(deal)
-    _approve(deal, acting_user=acting_user, reason=reason)
+    _approve(deal, acting_user=acting_user, reason=reason, notify=notify)
     return deal
 
 
 @transaction.atomic
-def deal_reject(*, deal: Deal, acting_user: User, reason: str) -> Deal:
-    """Reject a submitted registration, saying why (the partner sees the reason)."""
+def deal_reject(*, deal: Deal, acting_user: User, reason: str, notify: bool = True) -> Deal:
+    """Reject a submitted registration, saying why (the partner sees the reason); emailed unless `notify`
+    is off."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the registration is rejected.")})
     deal = _locked(deal)
@@ -258,7 +261,8 @@ def deal_reject(*, deal: Deal, acting_user: User, reason: str) -> Deal:
     deal.decided_at = timezone.now()
     deal.save()
     _record(deal, DealEventKind.REJECTED, acting_user, reason.strip())
-    _email_on_commit(emails.deal_decided, deal)
+    if notify:
+        _email_on_commit(emails.deal_decided, deal)
     return deal
 
 
