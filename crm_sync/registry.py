@@ -139,8 +139,11 @@ def outbox_trigger(model: type[models.Model], condition: str = "") -> pgtrigger.
         if condition
         else ""
     )
+    # A proxy model mirrors its concrete model's rows a second way (a deal as Opportunity and as Lead): its
+    # trigger sits on the same table, so it needs a name of its own.
+    name = f"{TRIGGER_NAME}_{model._meta.model_name}" if model._meta.proxy else TRIGGER_NAME
     return pgtrigger.Trigger(
-        name=TRIGGER_NAME,
+        name=name,
         when=pgtrigger.After,
         operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
         level=pgtrigger.Row,

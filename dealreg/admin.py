@@ -28,6 +28,7 @@ class DealRegSettingsAdmin(TenantAdminOnly):
         "name_match_threshold",
         "auto_approve",
         "auto_approve_max_amount",
+        "lead_mode",
         "extra_fields",
     ]
 

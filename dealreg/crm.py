@@ -3,13 +3,14 @@ Opportunities linked to the customer's Account and to the partner's Account, car
 external id so CRM users see who sourced them.
 
 A submitted or rejected registration is not the vendor's pipeline yet: the trigger's condition keeps it out
-of the outbox until it is approved.
+of the outbox until it is approved. Tenants with the lead mode on (DealRegSettings.lead_mode) see every
+registration as a Lead from submission on; approval marks the Lead converted and the Opportunity appears.
 """
 
 from __future__ import annotations
 
 from crm_sync.registry import mirror
-from dealreg.models import MIRRORED_STATUSES, CustomerAccount, Deal
+from dealreg.models import MIRRORED_STATUSES, CustomerAccount, Deal, DealLead
 
 mirror(
     CustomerAccount,
@@ -35,4 +36,21 @@ mirror(
     parent="dealreg.customeraccount",
     references={"PRM_Partner_Account__c": "partners.partner"},
     condition="NEW.status IN ({})".format(", ".join(f"'{status}'" for status in MIRRORED_STATUSES)),
+)
+
+mirror(
+    DealLead,
+    crm_object="Lead",
+    fields={
+        "lead_first_name": "FirstName",
+        "lead_last_name": "LastName",
+        "customer_name": "Company",
+        "customer_domain": "Website",
+        "contact_email": "Email",
+        "lead_status": "Status",
+        "partner_external_id": "PRM_Partner_External_Id__c",
+    },
+    condition=(
+        "EXISTS (SELECT 1 FROM dealreg_dealregsettings s WHERE s.tenant_id = NEW.tenant_id AND s.lead_mode)"
+    ),
 )

@@ -60,6 +60,14 @@ class DealRegSettings(TenantOwnedModel):
         blank=True,
         help_text=_("Registrations of this amount or more wait for a channel manager. Empty: no limit."),
     )
+    lead_mode = models.BooleanField(
+        _("send registrations to the CRM as leads"),
+        default=False,
+        help_text=_(
+            "Submitted registrations go to the CRM as Leads; approval marks the Lead converted and the deal "
+            "goes on as an Opportunity."
+        ),
+    )
     extra_fields = models.JSONField(
         _("extra fields"),
         default=list,
@@ -311,6 +319,31 @@ class Deal(TenantOwnedModel):
             DealStatus.LOST: "Closed Lost",
             DealStatus.EXPIRED: "Closed Lost",
         }.get(self.status, "Prospecting")
+
+
+class DealLead(Deal):
+    """A deal as the CRM's Lead, for tenants with the lead mode on (dealreg/crm.py): the same rows, mirrored
+    a second way."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("deal registration as lead")
+        verbose_name_plural = _("deal registrations as leads")
+
+    def lead_first_name(self) -> str:
+        words = self.contact_name.split()
+        return " ".join(words[:-1]) if len(words) > 1 else ""
+
+    def lead_last_name(self) -> str:
+        words = self.contact_name.split()
+        return words[-1] if words else self.customer_name
+
+    def lead_status(self) -> str:
+        if self.status == DealStatus.SUBMITTED:
+            return "Open - Not Contacted"
+        if self.status == DealStatus.REJECTED:
+            return "Closed - Not Converted"
+        return "Closed - Converted"
 
 
 class ConflictKind(models.TextChoices):

@@ -135,6 +135,8 @@ _define(
         Field("Company", "string", "Company", length=255, required=True),
         Field("Email", "email", "Email", length=80),
         Field("Status", "picklist", "Lead Status", length=255),
+        Field("Website", "url", "Website", length=255),
+        Field("PRM_Partner_External_Id__c", "string", "PRM Partner External ID", length=64),
     ],
 )
 

@@ -88,3 +88,46 @@ def test_an_approved_deal_becomes_an_opportunity_linked_to_the_partner_and_the_c
         services.deal_close(deal=deal, won=True, acting_user=cast.partner_user)
     outbox.outbox_drain(tenant=cast.tenant)
     assert emulator.records("Opportunity")[0]["StageName"] == "Closed Won"
+
+
+def test_without_the_lead_mode_no_registration_becomes_a_lead(cast, acme_crm, emulator):
+    with tenant_scope(cast.tenant):
+        register(cast.acme.partner, cast.partner_user)
+    outbox.outbox_drain(tenant=cast.tenant)
+    assert emulator.records("Lead") == []
+    with unscoped_across_tenants():
+        assert not OutboxEntry.objects.filter(object_key="dealreg.deallead").exists()
+
+
+def test_with_the_lead_mode_a_registration_is_a_lead_converted_on_approval(cast, acme_crm, emulator):
+    from dealreg.models import DealRegSettings
+
+    with tenant_scope(cast.tenant):
+        settings = DealRegSettings.current()
+        settings.lead_mode = True
+        settings.save()
+        deal = register(cast.acme.partner, cast.partner_user, contact_name="Fiona Q. Buyer")
+    outbox.outbox_drain(tenant=cast.tenant)
+    [lead] = emulator.records("Lead")
+    assert (lead[EXT], lead["Company"], lead["LastName"], lead["FirstName"]) == (
+        str(deal.public_id),
+        "Fabrikam Industries",
+        "Buyer",
+        "Fiona Q.",
+    )
+    assert lead["Status"] == "Open - Not Contacted"
+    assert lead["PRM_Partner_External_Id__c"] == str(cast.acme.partner.public_id)
+    assert emulator.records("Opportunity") == []
+
+    with tenant_scope(cast.tenant):
+        services.deal_approve(deal=deal, acting_user=cast.manager)
+    outbox.outbox_drain(tenant=cast.tenant)
+    assert emulator.records("Lead")[0]["Status"] == "Closed - Converted"
+    assert emulator.records("Opportunity")[0][EXT] == str(deal.public_id)
+
+
+def test_the_lead_mirror_has_a_trigger_of_its_own_on_the_deals_table():
+    from dealreg.models import DealLead
+
+    assert registry.outbox_trigger(DealLead).name == "crm_outbox_deallead"
+    assert registry.outbox_trigger(Deal).name == "crm_outbox"
