@@ -9,6 +9,7 @@ from dealreg import services
 from dealreg.models import (
     CustomerAccount,
     Deal,
+    DealAttachment,
     DealConflict,
     DealEvent,
     DealRegSettings,
@@ -77,6 +78,17 @@ class EventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = DealAttachment
+    fields = ["name", "extension", "size", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -151,7 +163,7 @@ class DealAdmin(TenantModelAdmin):
     list_select_related = ["partner"]
     ordering = ["sla_due_at"]
     actions = ["approve_selected", "reject_selected"]
-    inlines = [ConflictInline, EventInline]
+    inlines = [ConflictInline, AttachmentInline, EventInline]
     readonly_fields = [
         "public_id",
         "partner",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import filetype
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -16,6 +17,9 @@ from dealreg.services import DealInput
 from prm.models import CURRENCY_CHOICES, domain_validator
 
 CONFLICT_CHECK_FIELDS = ("customer_name", "customer_domain")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# What the file's content says it is (filetype), never what its name says.
+ATTACHMENT_TYPES = {"pdf", "png", "jpg", "gif", "docx", "xlsx", "pptx"}
 
 
 class DealForm(forms.Form):
@@ -46,6 +50,11 @@ class DealForm(forms.Form):
     )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    attachment = forms.FileField(
+        label=_("Attachment"),
+        required=False,
+        help_text=_("Optional: a PDF, image or Office document of at most 10 MB."),
     )
 
     def __init__(self, *args, settings: DealRegSettings, tenant, **kwargs):
@@ -79,6 +88,20 @@ class DealForm(forms.Form):
                 raise ValidationError(_("Enter a web domain such as contoso.com."))
         return domain
 
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if not upload:
+            return None
+        if upload.size > MAX_ATTACHMENT_BYTES:
+            raise ValidationError(_("The file is larger than 10 MB."))
+        head = upload.read(8192)
+        upload.seek(0)
+        kind = filetype.guess(head)
+        if kind is None or kind.extension not in ATTACHMENT_TYPES:
+            raise ValidationError(_("Attach a PDF, an image (PNG, JPEG) or an Office document."))
+        upload.prm_extension = kind.extension
+        return upload
+
     def clean_customer_country(self):
         country = self.cleaned_data["customer_country"].strip().upper()
         if country and not (len(country) == 2 and country.isalpha()):
@@ -107,6 +130,7 @@ class DealForm(forms.Form):
             expected_close_date=data["expected_close_date"],
             description=data["description"],
             extra={name: data.get(key, "") for key, name in self.extra_names},
+            attachment=data.get("attachment"),
         )
 
 

@@ -346,6 +346,34 @@ class DealLead(Deal):
         return "Closed - Converted"
 
 
+def attachment_path(attachment: DealAttachment, filename: str) -> str:
+    # Generated names: an uploaded name never becomes a path.
+    return f"tenants/{attachment.tenant.slug}/deals/{attachment.public_id}.{attachment.extension}"
+
+
+class DealAttachment(TenantOwnedModel):
+    """A file a partner added to a registration (a quote, the customer's request). Served only to people who
+    may see the deal."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("deal")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    name = models.CharField(_("file name"), max_length=200)
+    extension = models.CharField(_("type"), max_length=8)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ConflictKind(models.TextChoices):
     DOMAIN = "domain", _("Same domain")
     NAME = "name", _("Similar name")

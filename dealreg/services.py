@@ -11,6 +11,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -26,6 +27,7 @@ from dealreg.models import (
     AccountSource,
     CustomerAccount,
     Deal,
+    DealAttachment,
     DealConflict,
     DealEvent,
     DealEventKind,
@@ -107,6 +109,7 @@ class DealInput:
     expected_close_date: date
     description: str = ""
     extra: dict | None = None
+    attachment: Any = None  # an uploaded file the form checked, with its `prm_extension`
 
 
 def deal_validate(*, data: DealInput, settings: DealRegSettings) -> None:
@@ -198,6 +201,15 @@ def _deal_create(partner, data, acting_user, submission_key, settings, tenant) -
     if matches:
         deal.has_conflict = True
         deal.save(update_fields=["has_conflict", "updated_at"])
+    if data.attachment is not None:
+        DealAttachment.objects.create(
+            tenant=tenant,
+            deal=deal,
+            file=data.attachment,
+            name=data.attachment.name[:200],
+            extension=data.attachment.prm_extension,
+            size=data.attachment.size,
+        )
     _record(deal, DealEventKind.SUBMITTED, acting_user)
     _send(events.deal_registered, deal)
     limit = settings.auto_approve_max_amount

@@ -13,5 +13,6 @@ urlpatterns = [
     path("<uuid:public_id>/decide/", views.deal_decide, name="decide"),
     path("<uuid:public_id>/close/", views.deal_close, name="close"),
     path("<uuid:public_id>/extend/", views.deal_extend, name="extend"),
+    path("attachments/<uuid:public_id>/", views.attachment_download, name="attachment"),
     path("extensions/<uuid:public_id>/decide/", views.extension_decide, name="extension_decide"),
 ]

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,14 @@ from dealreg.forms import (
     ExtensionDecisionForm,
     ExtensionForm,
 )
-from dealreg.models import Deal, DealRegSettings, DealStatus, ExtensionRequest, ExtensionStatus
+from dealreg.models import (
+    Deal,
+    DealAttachment,
+    DealRegSettings,
+    DealStatus,
+    ExtensionRequest,
+    ExtensionStatus,
+)
 from dealreg.tables import DealTable, PipelineTable, QueueTable
 from partners.selectors import partner_for_member
 from prm.tables import FilteredTableView
@@ -108,7 +115,7 @@ def deal_register(request):
     """The registration form, for partner people."""
     partner = _partner_or_404(request)
     settings = DealRegSettings.current()
-    form = DealForm(request.POST or None, settings=settings, tenant=request.tenant)
+    form = DealForm(request.POST or None, request.FILES or None, settings=settings, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
             deal = services.deal_register(
@@ -163,6 +170,7 @@ def deal_detail(request, public_id):
         "staff": staff,
         "history": selectors.deal_history(deal),
         "extensions": deal.extensions.select_related("requested_by", "decided_by"),
+        "attachments": deal.attachments.all(),
     }
     if staff:
         context["conflicts"] = selectors.deal_conflicts(deal)
@@ -278,3 +286,17 @@ def extension_decide(request, public_id):
         except services.DealTransitionError as refused_transition:
             messages.error(request, str(refused_transition))
     return redirect(extension.deal)
+
+
+@login_required
+def attachment_download(request, public_id):
+    """A registration's file, to the people who may see the deal; 404 for everyone else."""
+    attachment = DealAttachment.objects.select_related("deal").filter(public_id=public_id).first()
+    if attachment is None:
+        raise Http404
+    selectors.get_deal_for_member(request.membership, attachment.deal.public_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    return FileResponse(handle, as_attachment=True, filename=attachment.name)

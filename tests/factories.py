@@ -266,3 +266,20 @@ class ExtensionRequestFactory(factory.django.DjangoModelFactory):
     days = 30
     reason = "The customer's board meets next quarter."
     requested_by = factory.SubFactory(UserFactory)
+
+
+class DealAttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.DealAttachment"
+
+    tenant = factory.SubFactory(TenantFactory)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    file = factory.django.FileField(filename="quote.pdf", data=b"%PDF-1.4 quote")
+    name = "quote.pdf"
+    extension = "pdf"
+    size = 14
+
+
+class DealLeadFactory(DealFactory):
+    class Meta:
+        model = "dealreg.DealLead"

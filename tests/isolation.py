@@ -154,6 +154,21 @@ def sample_extension(tc):
     )
 
 
+def sample_attachment(tc):
+    from django.core.files.base import ContentFile
+
+    from dealreg.models import DealAttachment
+
+    deal = sample_deal(tc)
+    return deal.attachments.first() or DealAttachment.objects.create(
+        deal=deal,
+        file=ContentFile(b"%PDF-1.4 quote", name="quote.pdf"),
+        name="quote.pdf",
+        extension="pdf",
+        size=14,
+    )
+
+
 URLS.update(
     {
         "dealreg:list": Case(),
@@ -166,6 +181,7 @@ URLS.update(
         "dealreg:decide": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
         "dealreg:close": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
         "dealreg:extend": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
+        "dealreg:attachment": Case(kwargs=lambda tc: {"public_id": sample_attachment(tc).public_id}),
         "dealreg:extension_decide": Case(
             kwargs=lambda tc: {"public_id": sample_extension(tc).public_id}, roles=frozenset()
         ),

@@ -281,3 +281,40 @@ def test_list_pages_keep_a_flat_query_count_with_500_deals(cast, who, url, djang
         response = client.get(reverse(url), {"sort": "amount"} if url != "dealreg:pipeline" else {})
     assert response.status_code == 200
     assert few <= 14
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_a_partner_attaches_a_file_which_only_people_who_see_the_deal_download(
+    cast, post_form, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(cast.partner_user)
+    upload = SimpleUploadedFile("quote.pdf", PDF, content_type="application/pdf")
+    response = client.post(reverse("dealreg:register"), {**post_form(), "attachment": upload})
+    assert response.status_code == 302
+    with tenant_scope(cast.tenant):
+        attachment = Deal.objects.get().attachments.get()
+    url = reverse("dealreg:attachment", kwargs={"public_id": attachment.public_id})
+    assert url in client.get(response["Location"]).content.decode()
+    download = client.get(url)
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    assert client_for(cast.manager).get(url).status_code == 200
+    assert client_for(cast.other_partner_user).get(url).status_code == 404
+    assert client_for(cast.outsider, host="globex.localhost").get(url).status_code == 404
+
+
+def test_a_file_that_is_not_a_document_is_refused(cast, post_form, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    upload = SimpleUploadedFile("quote.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf")
+    response = client_for(cast.partner_user).post(
+        reverse("dealreg:register"), {**post_form(), "attachment": upload}
+    )
+    assert "attachment" in response.context["form"].errors
+    with tenant_scope(cast.tenant):
+        assert Deal.objects.count() == 0
