@@ -219,11 +219,14 @@ def _deal_create(partner, data, acting_user, submission_key, settings, tenant) -
 
 
 def _customer_for(deal: Deal) -> CustomerAccount:
-    """The customer account a deal's customer is: the one with its domain, else a new one."""
+    """The customer account a deal's customer is: the one with its domain, else (for a deal without a
+    domain) the one with exactly its normalised name, else a new one."""
     if deal.normalized_domain:
         found = CustomerAccount.objects.filter(normalized_domain=deal.normalized_domain).first()
-        if found is not None:
-            return found
+    else:
+        found = CustomerAccount.objects.filter(normalized_name=deal.normalized_name).order_by("pk").first()
+    if found is not None:
+        return found
     return CustomerAccount.objects.create(
         tenant=deal.tenant,
         name=deal.customer_name,

@@ -248,3 +248,11 @@ def test_the_import_updates_an_account_with_the_same_domain(cast, acme_scope):
     )
     assert not created
     assert CustomerAccount.objects.get().name == "Contoso Ltd"
+
+
+def test_approving_a_deal_without_a_domain_reuses_the_account_of_the_same_name(cast, acme_scope):
+    account, _created = services.customer_account_upsert(name="Wingtip Toys Ltd", domain="", acting_user=None)
+    deal = register(cast.acme.partner, cast.partner_user, customer_name="Wingtip Toys", customer_domain="")
+    deal = services.deal_approve(deal=deal, acting_user=cast.manager)
+    assert deal.customer == account
+    assert CustomerAccount.objects.count() == 1
