@@ -81,6 +81,11 @@ class Mirror:
                 values[relationship_name(crm_field)] = {target.external_id_field: str(values.pop(crm_field))}
         return values
 
+    def row_condition(self, table: str) -> str:
+        """`condition` over the rows of `table` instead of the trigger's NEW row (for a query that queues
+        rows itself, such as a resync); "TRUE" without a condition."""
+        return self.condition.replace("NEW.", f'"{table}".') if self.condition else "TRUE"
+
 
 def relationship_name(crm_field: str) -> str:
     """The name a reference is written under by external ID: AccountId -> Account, X__c -> X__r."""

@@ -113,7 +113,15 @@ class QueueTable(PRMTable):
     class Meta(PRMTable.Meta):
         order_by = "sla_due_at"
         empty_text = _("No registration is waiting for a decision.")
-        sequence = ("name", "sla_due_at", "has_conflict", "partner", "customer_name", "amount", "submitted_at")
+        sequence = (
+            "name",
+            "sla_due_at",
+            "has_conflict",
+            "partner",
+            "customer_name",
+            "amount",
+            "submitted_at",
+        )
 
     def render_amount(self, record):
         return f"{record.amount:,.2f} {record.currency}"

@@ -170,3 +170,11 @@ def test_a_condition_skips_rows_that_do_not_meet_it_but_never_deletes():
     assert "NEW.stage" not in plain.func.sql if hasattr(plain.func, "sql") else "NEW.stage" not in plain.func
     func = conditional.func.sql if hasattr(conditional.func, "sql") else conditional.func
     assert "IF TG_OP <> 'DELETE' AND NOT (NEW.stage = 'active') THEN RETURN NULL; END IF;" in func
+
+
+def test_a_condition_reads_over_a_tables_rows_for_queries_that_queue_rows_themselves():
+    declared = registry.Mirror(
+        key="tests.condition", model=Partner, crm_object="Account", condition="NEW.stage = 'active'"
+    )
+    assert declared.row_condition("partners_partner") == "\"partners_partner\".stage = 'active'"
+    assert registry.get(PARTNER).row_condition("partners_partner") == "TRUE"
