@@ -33,8 +33,17 @@ def wait_for(condition, *, seconds: float = 10.0):
     pytest.fail(f"not met within {seconds} s")
 
 
+@pytest.fixture
+def manager_page(chromium):
+    """A second browser, with cookies of its own, for the channel manager."""
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()  # ends its keep-alive connections, and with them the server threads' database sessions
+
+
 def test_a_conflicting_registration_is_reviewed_approved_mirrored_and_an_old_one_expires(
-    cast, emulator, chromium, portal_url, settings
+    cast, emulator, browser_page, manager_page, portal_url, settings
 ):
     settings.ACCOUNT_RATE_LIMITS = False
     acme = cast.acme
@@ -54,7 +63,7 @@ def test_a_conflicting_registration_is_reviewed_approved_mirrored_and_an_old_one
         )
 
     # The partner registers a deal whose customer another partner registered already.
-    partner_page = chromium.new_context().new_page()
+    partner_page = browser_page
     sign_in(partner_page, portal_url(acme, "/accounts/login/"), acme.partner_user.email)
     partner_page.goto(portal_url(acme, "/deals/new/"))
     partner_page.fill("input[name=customer_name]", "Contoso Limited")
@@ -75,7 +84,6 @@ def test_a_conflicting_registration_is_reviewed_approved_mirrored_and_an_old_one
         deal = Deal.objects.get(name="Contoso data platform")
 
     # The manager sees both registrations side by side and approves from the queue.
-    manager_page = chromium.new_context().new_page()
     sign_in(manager_page, portal_url(acme, "/accounts/login/"), acme.manager.email)
     manager_page.goto(portal_url(acme, "/deals/queue/"))
     manager_page.click("text=Contoso data platform")
