@@ -11,7 +11,11 @@ record's public id (a UUID) in the external-ID field `PRM_External_Id__c`, so an
 creates a duplicate. `external_id` names the path of that UUID (default `public_id`). `parent` names the
 mirrored object a record belongs to (`"partners.partner"` for a contact of a partner's account): parents are
 sent before their children, and a reference field whose value is the parent's public id is resolved to the
-parent's CRM record.
+parent's CRM record. `references` maps further reference fields to the mirrored object they point at
+(`{"PRM_Partner_Account__c": "partners.partner"}`): the value (that record's public id) is sent as a
+reference by external ID, and that object is sent first too. `condition` is a SQL condition on the new row
+(`NEW.status IN ('approved', 'won')`): inserts and updates of rows that do not meet it write no outbox row,
+so such records never reach the CRM until a change makes them meet it.
 
 These declarations are the defaults of each tenant's field mappings (`crm_sync.models.FieldMapping`).
 
@@ -64,11 +68,17 @@ class Mirror:
     parent: str | None = None
     external_id: str = "public_id"
     external_id_field: str = EXTERNAL_ID_FIELD
+    references: dict[str, str] = field(default_factory=dict)
+    condition: str = ""
 
     def values(self, record: models.Model, fields: dict[str, str] | None = None) -> dict[str, Any]:
         """The CRM values of `record` under `fields` (portal path -> CRM field; default: the declaration)."""
         values = {crm: resolve(record, path) for path, crm in (fields or self.fields).items()}
         values[self.external_id_field] = str(resolve(record, self.external_id))
+        for crm_field, key in self.references.items():
+            if values.get(crm_field) is not None:
+                target = get(key)
+                values[relationship_name(crm_field)] = {target.external_id_field: str(values.pop(crm_field))}
         return values
 
     def related(self, fields: dict[str, str] | None = None) -> list[str]:
@@ -90,6 +100,18 @@ class Mirror:
                 found.add("__".join(walked))
         return sorted(found)
 
+    def row_condition(self, table: str) -> str:
+        """`condition` over the rows of `table` instead of the trigger's NEW row (for a query that queues
+        rows itself, such as a resync); "TRUE" without a condition."""
+        return self.condition.replace("NEW.", f'"{table}".') if self.condition else "TRUE"
+
+
+def relationship_name(crm_field: str) -> str:
+    """The name a reference is written under by external ID: AccountId -> Account, X__c -> X__r."""
+    if crm_field.endswith("__c"):
+        return crm_field[:-3] + "__r"
+    return crm_field[:-2] if crm_field.endswith("Id") else crm_field
+
 
 _registry: dict[str, Mirror] = {}
 
@@ -101,6 +123,8 @@ def mirror(
     fields: dict[str, str],
     parent: str | None = None,
     external_id: str = "public_id",
+    references: dict[str, str] | None = None,
+    condition: str = "",
 ) -> Mirror:
     """Declare that `model` is mirrored to `crm_object`, and capture its changes in the outbox."""
     from prm.tenancy import TenantOwnedModel
@@ -115,27 +139,40 @@ def mirror(
         fields=dict(fields),
         parent=parent,
         external_id=external_id,
+        references=dict(references or {}),
+        condition=condition,
     )
     if key in _registry:
         if _registry[key] != declared:
             raise ValueError(f"{key} is already mirrored differently")
         return _registry[key]
-    pgtrigger.register(outbox_trigger(model))(model)
+    pgtrigger.register(outbox_trigger(model, condition))(model)
     _registry[key] = declared
     return declared
 
 
-def outbox_trigger(model: type[models.Model]) -> pgtrigger.Trigger:
-    """The row trigger that records every change of `model` as (or into) a pending outbox row."""
+def outbox_trigger(model: type[models.Model], condition: str = "") -> pgtrigger.Trigger:
+    """The row trigger that records every change of `model` as (or into) a pending outbox row; with a
+    `condition`, only inserts and updates whose new row meets it (and every delete)."""
     key = model._meta.label_lower
     pk = model._meta.pk.column
+    # Without a condition the function's text is exactly what it was before conditions existed, so the
+    # installed triggers need no new migration.
+    skip = (
+        f"\n            IF TG_OP <> 'DELETE' AND NOT ({condition}) THEN RETURN NULL; END IF;"
+        if condition
+        else ""
+    )
+    # A proxy model mirrors its concrete model's rows a second way (a deal as Opportunity and as Lead): its
+    # trigger sits on the same table, so it needs a name of its own.
+    name = f"{TRIGGER_NAME}_{model._meta.model_name}" if model._meta.proxy else TRIGGER_NAME
     return pgtrigger.Trigger(
-        name=TRIGGER_NAME,
+        name=name,
         when=pgtrigger.After,
         operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
         level=pgtrigger.Row,
         declare=[("_prm_tenant_id", "bigint"), ("_prm_record_id", "bigint")],
-        func=f"""
+        func=f"""{skip}
             IF TG_OP = 'DELETE' THEN
                 _prm_tenant_id := OLD.tenant_id;
                 _prm_record_id := OLD."{pk}";
@@ -162,6 +199,9 @@ def mirrors() -> list[Mirror]:
             return
         if item.parent in _registry:
             add(_registry[item.parent])
+        for key in sorted(item.references.values()):
+            if key in _registry:
+                add(_registry[key])
         ordered.append(item)
 
     for item in sorted(_registry.values(), key=lambda m: m.key):

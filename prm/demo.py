@@ -415,6 +415,74 @@ def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
             seeded.logins.append(
                 Login(url, tenant.name, link.membership.user.email, Role(person.role).label, partner.name)
             )
+    seed_deals(spec)
+
+
+def seed_deals(spec: DemoTenant) -> None:
+    """dealreg: the tenant's customer accounts and deal registrations (dealreg/demo_data.py), registered
+    through the services in order (so the conflict check runs as it would), then decided. Once per tenant."""
+    import datetime
+
+    from django.utils import timezone
+
+    from dealreg import demo_data
+    from dealreg import services as deal_services
+    from dealreg.models import Deal
+
+    if Deal.objects.exists():
+        return
+    for account in demo_data.ACCOUNTS.get(spec.slug, ()):
+        deal_services.customer_account_upsert(
+            name=account.name, domain=account.domain, country=account.country, acting_user=None
+        )
+    manager = User.objects.get(email__iexact=spec.manager.email)
+    partners = {p.name: p for p in Partner.objects.all()}
+    people = {
+        link.partner_id: link.membership.user
+        for link in PartnerMembership.objects.select_related("membership__user").order_by("-membership__role")
+    }
+    deals = demo_data.DEALS.get(spec.slug, ())
+    registered = []
+    for position, item in enumerate(deals):
+        partner = partners[item.partner]
+        deal = deal_services.deal_register(
+            partner=partner,
+            data=deal_services.DealInput(
+                name=f"{item.customer}: {item.products}",
+                customer_name=item.customer,
+                customer_domain=item.domain,
+                customer_country="",
+                contact_name="Pat Buyer",
+                contact_email="",
+                products=item.products,
+                amount=item.amount,
+                currency=spec.currency,
+                expected_close_date=timezone.localdate() + datetime.timedelta(days=30 + 3 * position),
+            ),
+            acting_user=people.get(partner.pk),
+        )
+        # Spread the registrations over the past weeks, oldest first, so the queue has overdue ones.
+        submitted = timezone.now() - datetime.timedelta(hours=9 * (len(deals) - position))
+        Deal.objects.filter(pk=deal.pk).update(
+            submitted_at=submitted,
+            sla_due_at=deal_services.add_business_days(submitted, 2, spec.time_zone),
+        )
+        registered.append((item, deal))
+    for item, deal in registered:
+        if item.outcome == "rejected":
+            deal_services.deal_reject(
+                deal=deal, acting_user=manager, reason="Registered first by another partner.", notify=False
+            )
+        elif item.outcome != "submitted":
+            deal = deal_services.deal_approve(
+                deal=deal, acting_user=manager, reason="Qualified opportunity.", notify=False
+            )
+            if item.outcome in ("won", "lost"):
+                deal_services.deal_close(deal=deal, won=item.outcome == "won", acting_user=manager)
+            if item.outcome == "expiring":
+                Deal.objects.filter(pk=deal.pk).update(
+                    protection_expires_on=timezone.localdate() + datetime.timedelta(days=9)
+                )
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,7 @@ PRM_CRM_DRAIN_INTERVAL = float(env("PRM_CRM_DRAIN_INTERVAL", "5"))
 # failed record waits this long (seconds), doubling with each attempt.
 PRM_CRM_SENDING_LEASE = float(env("PRM_CRM_SENDING_LEASE", "300"))
 PRM_CRM_BACKOFF_BASE = float(env("PRM_CRM_BACKOFF_BASE", "5"))
+PRM_DEALS_SWEEP_INTERVAL = float(env("PRM_DEALS_SWEEP_INTERVAL", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
     "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},
@@ -251,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "onboarding.tasks.onboarding_detect_stalls_all",
         "schedule": float(env("PRM_STALL_CHECK_INTERVAL", "86400")),
     },
+    # dealreg: expire protections, warn 14 days ahead, escalate breached approval SLAs.
+    "deals-sweep-all": {"task": "dealreg.tasks.deals_sweep_all", "schedule": PRM_DEALS_SWEEP_INTERVAL},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))

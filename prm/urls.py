@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("partners.urls_recruitment")),
     path("crm/", include("crm_sync.urls")),
     path("onboarding/", include("onboarding.urls")),
+    path("deals/", include("dealreg.urls")),
     path("admin/", tenant_admin_site.urls),
 ]
 

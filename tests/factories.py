@@ -389,3 +389,90 @@ class FirstSignInFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(UserFactory)
     partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+# --- dealreg ---------------------------------------------------------------------------------------------
+
+
+class DealRegSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.DealRegSettings"
+
+    tenant = factory.SubFactory(TenantFactory)
+
+
+class CustomerAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.CustomerAccount"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Customer {n} Ltd")
+    domain = factory.Sequence(lambda n: f"customer{n}.example.org")
+    country = "GB"
+
+
+class DealFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.Deal"
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    registered_by = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    customer_name = factory.Sequence(lambda n: f"Prospect {n} GmbH")
+    customer_domain = factory.Sequence(lambda n: f"prospect{n}.example.org")
+    customer_country = "DE"
+    contact_name = "Dana Buyer"
+    contact_email = "dana@prospect.example.org"
+    products = "Cloud suite"
+    amount = 25000
+    currency = "EUR"
+    expected_close_date = factory.LazyFunction(lambda: __import__("datetime").date.today())
+
+
+class DealConflictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.DealConflict"
+
+    tenant = factory.SubFactory(TenantFactory)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    other_deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = "domain"
+    score = 100
+
+
+class DealEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.DealEvent"
+
+    tenant = factory.SubFactory(TenantFactory)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = "submitted"
+
+
+class ExtensionRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.ExtensionRequest"
+
+    tenant = factory.SubFactory(TenantFactory)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"), status="approved")
+    days = 30
+    reason = "The customer's board meets next quarter."
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class DealAttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dealreg.DealAttachment"
+
+    tenant = factory.SubFactory(TenantFactory)
+    deal = factory.SubFactory(DealFactory, tenant=factory.SelfAttribute("..tenant"))
+    file = factory.django.FileField(filename="quote.pdf", data=b"%PDF-1.4 quote")
+    name = "quote.pdf"
+    extension = "pdf"
+    size = 14
+
+
+class DealLeadFactory(DealFactory):
+    class Meta:
+        model = "dealreg.DealLead"

@@ -233,6 +233,78 @@ URLS.update(
             roles=frozenset(),
         ),
         "recruitment:profile": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+# --- dealreg ----------------------------------------------------------------------------------------------
+
+
+def sample_deal(tc):
+    """An approved deal registered by the tenant's partner user (made through the services once)."""
+    import datetime
+
+    from dealreg import services as deal_services
+    from dealreg.models import Deal
+
+    deal = Deal.objects.filter(partner=tc.partner).first()
+    if deal is None:
+        deal = deal_services.deal_register(
+            partner=tc.partner,
+            data=deal_services.DealInput(
+                name=f"{tc.tenant.name} sample deal",
+                customer_name=f"{tc.tenant.name} Sample Customer",
+                customer_domain=f"sample-customer-{tc.tenant.slug}.example",
+                customer_country="DE",
+                contact_name="Sam Sample",
+                contact_email="",
+                products="Suite",
+                amount=1000,
+                currency="EUR",
+                expected_close_date=datetime.date.today() + datetime.timedelta(days=30),
+            ),
+            acting_user=tc.partner_user,
+        )
+        deal = deal_services.deal_approve(deal=deal, acting_user=tc.manager)
+    return deal
+
+
+def sample_extension(tc):
+    from dealreg import services as deal_services
+
+    deal = sample_deal(tc)
+    return deal.extensions.first() or deal_services.extension_request(
+        deal=deal, days=10, reason="Board meeting moved.", acting_user=tc.partner_user
+    )
+
+
+def sample_attachment(tc):
+    from django.core.files.base import ContentFile
+
+    from dealreg.models import DealAttachment
+
+    deal = sample_deal(tc)
+    return deal.attachments.first() or DealAttachment.objects.create(
+        deal=deal,
+        file=ContentFile(b"%PDF-1.4 quote", name="quote.pdf"),
+        name="quote.pdf",
+        extension="pdf",
+        size=14,
+    )
+
+
+URLS.update(
+    {
+        "dealreg:list": Case(),
+        "dealreg:register": Case(roles=PARTNER_ROLES),
+        "dealreg:conflict_check": Case(roles=PARTNER_ROLES, query=lambda tc: {"customer_name": "Anything"}),
+        "dealreg:queue": Case(roles=STAFF_ROLES),
+        "dealreg:pipeline": Case(roles=STAFF_ROLES),
+        "dealreg:detail": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}),
+        # POST only: a GET is refused (405) after the access check, so outsiders still get a 404.
+        "dealreg:decide": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
+        "dealreg:close": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
+        "dealreg:extend": Case(kwargs=lambda tc: {"public_id": sample_deal(tc).public_id}, roles=frozenset()),
+        "dealreg:attachment": Case(kwargs=lambda tc: {"public_id": sample_attachment(tc).public_id}),
+        "dealreg:extension_decide": Case(
+            kwargs=lambda tc: {"public_id": sample_extension(tc).public_id}, roles=frozenset()
+        ),
     }
 )
 ADMIN_OBJECTS.update(
@@ -246,5 +318,9 @@ ADMIN_OBJECTS.update(
             "IdealPartnerCriterion", "IdealPartnerCriterionFactory"
         ),
         "partners.partnerprofile": partner_profile,
+        "dealreg.dealregsettings": lambda tc: __import__("dealreg.models").models.DealRegSettings.current(),
+        "dealreg.customeraccount": lambda tc: sample_deal(tc).customer,
+        "dealreg.deal": sample_deal,
+        "dealreg.extensionrequest": sample_extension,
     }
 )

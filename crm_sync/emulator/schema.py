@@ -120,6 +120,10 @@ _define(
         Field(
             "PRM_Partner_Account__c", "reference", "PRM Partner Account", length=18, reference_to="Account"
         ),
+        Field("Description", "textarea", "Description", length=32000),
+        Field("PRM_Partner_External_Id__c", "string", "PRM Partner External ID", length=64),
+        Field("PRM_Deal_Status__c", "string", "PRM Deal Status", length=40),
+        Field("PRM_Protected_Until__c", "date", "PRM Protected Until"),
     ],
 )
 _define(
@@ -131,6 +135,8 @@ _define(
         Field("Company", "string", "Company", length=255, required=True),
         Field("Email", "email", "Email", length=80),
         Field("Status", "picklist", "Lead Status", length=255),
+        Field("Website", "url", "Website", length=255),
+        Field("PRM_Partner_External_Id__c", "string", "PRM Partner External ID", length=64),
     ],
 )
 

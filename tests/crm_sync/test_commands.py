@@ -138,7 +138,7 @@ def test_resync_async_queues_and_enqueues_the_drain(cast, acme, emulator, monkey
     ("args", "message"),
     [
         (["--tenant", "nope"], "Unknown tenant 'nope'"),
-        (["--tenant", "acme", "--object", "partners.nothing"], "Mirrored objects: partners.partner, "),
+        (["--tenant", "acme", "--object", "partners.nothing"], r"Mirrored objects: .*partners\.partner, "),
         (["--tenant", "acme", "--since", "last tuesday"], "'last tuesday' is not a date"),
         (["--tenant", "acme", "--since", "2026-13-40"], "is not a date"),
         (["--tenant", "globex"], "globex has no CRM connection"),
@@ -155,7 +155,7 @@ def test_resync_bad_input_is_refused_and_writes_nothing(cast, acme, emulator, ar
 def test_resync_since_for_an_object_without_a_timestamp_is_refused(cast, acme, monkeypatch):
     monkeypatch.setattr("crm_sync.management.commands.crm_resync.SINCE_FIELDS", ("no_such_field",))
     before = outbox_rows()
-    with pytest.raises(CommandError, match="--since cannot be used for partners.partner"):
+    with pytest.raises(CommandError, match=r"--since cannot be used for .*partners\.partner"):
         run("crm_resync", "--tenant", "acme", "--since", "2026-01-01")
     assert outbox_rows() == before
 
@@ -194,7 +194,11 @@ def test_the_sync_status_page_shows_the_tenants_figures_to_staff_only(cast, acme
             response.content.decode(),
         )
     }
-    assert rows == {PARTNER: ("5", "0", "0", "0"), MEMBER: ("4", "0", "0", "0")}
+    # Other apps' mirrored objects have rows of their own; the partners' are the ones this test made.
+    assert {PARTNER: rows[PARTNER], MEMBER: rows[MEMBER]} == {
+        PARTNER: ("5", "0", "0", "0"),
+        MEMBER: ("4", "0", "0", "0"),
+    }
     assert "INVALID_SESSION_ID: expired" in response.content.decode()
     assert 'href="/crm/"' in client.get("/partners/").content.decode()
 

@@ -1,0 +1,243 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from dealreg import services
+from dealreg.models import (
+    CustomerAccount,
+    Deal,
+    DealAttachment,
+    DealConflict,
+    DealEvent,
+    DealRegSettings,
+    DealStatus,
+    ExtensionRequest,
+)
+from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+
+
+@admin.register(DealRegSettings, site=tenant_admin_site)
+class DealRegSettingsAdmin(TenantAdminOnly):
+    list_display = ["__str__", "protection_days", "sla_business_days", "auto_approve"]
+    fields = [
+        "protection_days",
+        "sla_business_days",
+        "close_date_tolerance_days",
+        "name_match_threshold",
+        "auto_approve",
+        "auto_approve_max_amount",
+        "lead_mode",
+        "extra_fields",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        # One row per tenant: the first use creates it.
+        return super().has_add_permission(request) and not DealRegSettings.objects.exists()
+
+    def changelist_view(self, request, extra_context=None):
+        DealRegSettings.current()
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(CustomerAccount, site=tenant_admin_site)
+class CustomerAccountAdmin(TenantModelAdmin):
+    list_display = ["name", "domain", "country", "source", "has_open_opportunity", "created_at"]
+    list_filter = ["source", "has_open_opportunity"]
+    search_fields = ["name", "domain"]
+    readonly_fields = ["public_id", "normalized_name", "normalized_domain", "created_at", "updated_at"]
+
+
+class ConflictInline(admin.TabularInline):
+    model = DealConflict
+    fk_name = "deal"
+    fields = ["kind", "score", "other_deal", "other_partner", "customer_account"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("other_deal__partner", "customer_account")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("partner"))
+    def other_partner(self, obj):
+        return obj.other_deal.partner.name if obj.other_deal else "—"
+
+
+class EventInline(admin.TabularInline):
+    model = DealEvent
+    fields = ["created_at", "kind", "actor", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = DealAttachment
+    fields = ["name", "extension", "size", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _decide(modeladmin, request, queryset, *, approve: bool):
+    done, skipped = 0, 0
+    reason = request.POST.get("reason", "").strip()
+    for deal in queryset.filter(status=DealStatus.SUBMITTED):
+        try:
+            if approve:
+                services.deal_approve(deal=deal, acting_user=request.user, reason=reason)
+            else:
+                services.deal_reject(deal=deal, acting_user=request.user, reason=reason)
+            done += 1
+        except (services.DealTransitionError, ValidationError):
+            skipped += 1
+    skipped += queryset.exclude(status=DealStatus.SUBMITTED).count()
+    if done:
+        text = ngettext("%(n)d registration decided.", "%(n)d registrations decided.", done) % {"n": done}
+        modeladmin.message_user(request, text, messages.SUCCESS)
+    if skipped:
+        text = ngettext(
+            "%(n)d registration was not waiting for a decision and is unchanged.",
+            "%(n)d registrations were not waiting for a decision and are unchanged.",
+            skipped,
+        ) % {"n": skipped}
+        modeladmin.message_user(request, text, messages.WARNING)
+
+
+def _with_reason(modeladmin, request, queryset, *, approve: bool, title: str, required: bool):
+    """Ask for the reason on an intermediate page, then decide every selected registration."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST)
+        if form.is_valid() or (not required and not request.POST.get("reason")):
+            _decide(modeladmin, request, queryset, approve=approve)
+            return None
+    else:
+        form = ReasonForm()
+    if not required:
+        form.fields["reason"].required = False
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "deals": queryset.select_related("partner"),
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "dealreg/admin_decide.html", context)
+
+
+@admin.register(Deal, site=tenant_admin_site)
+class DealAdmin(TenantModelAdmin):
+    list_display = [
+        "name",
+        "customer_name",
+        "partner",
+        "amount",
+        "currency",
+        "status",
+        "has_conflict",
+        "sla_due_at",
+    ]
+    list_filter = ["status", "has_conflict", "partner"]
+    search_fields = ["name", "customer_name", "customer_domain", "partner__name"]
+    list_select_related = ["partner"]
+    ordering = ["sla_due_at"]
+    actions = ["approve_selected", "reject_selected"]
+    inlines = [ConflictInline, AttachmentInline, EventInline]
+    readonly_fields = [
+        "public_id",
+        "partner",
+        "registered_by",
+        "status",
+        "has_conflict",
+        "customer",
+        "submitted_at",
+        "sla_due_at",
+        "sla_escalated_at",
+        "decided_at",
+        "protection_expires_on",
+        "closed_at",
+    ]
+    fields = [
+        "public_id",
+        "partner",
+        "registered_by",
+        "status",
+        "has_conflict",
+        "name",
+        "customer_name",
+        "customer_domain",
+        "customer_country",
+        "customer",
+        "contact_name",
+        "contact_email",
+        "products",
+        "amount",
+        "currency",
+        "expected_close_date",
+        "description",
+        "extra",
+        "submitted_at",
+        "sla_due_at",
+        "sla_escalated_at",
+        "decided_at",
+        "protection_expires_on",
+        "closed_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        # Partners register deals in the portal; the registration form runs the conflict check.
+        return False
+
+    @admin.action(description=_("Approve the selected registrations"))
+    def approve_selected(self, request, queryset):
+        return _with_reason(
+            self, request, queryset, approve=True, title=_("Approve registrations"), required=False
+        )
+
+    @admin.action(description=_("Reject the selected registrations, with a reason"))
+    def reject_selected(self, request, queryset):
+        return _with_reason(
+            self, request, queryset, approve=False, title=_("Reject registrations"), required=True
+        )
+
+
+@admin.register(ExtensionRequest, site=tenant_admin_site)
+class ExtensionRequestAdmin(TenantModelAdmin):
+    list_display = ["deal", "days", "status", "requested_by", "requested_at"]
+    list_filter = ["status"]
+    list_select_related = ["deal", "requested_by"]
+    readonly_fields = [
+        "deal",
+        "days",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    ]
+    fields = [*readonly_fields, "decision_reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
