@@ -233,6 +233,23 @@ URLS.update(
             roles=frozenset(),
         ),
         "recruitment:profile": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+    }
+)
+ADMIN_OBJECTS.update(
+    {
+        "partners.partnerapplication": application,
+        "partners.programagreement": agreement,
+        "partners.agreementacceptance": agreement_acceptance,
+        "partners.qualifyingquestion": _recruitment_sample("QualifyingQuestion", "QualifyingQuestionFactory"),
+        "partners.specialisation": _recruitment_sample("Specialisation", "SpecialisationFactory"),
+        "partners.idealpartnercriterion": _recruitment_sample(
+            "IdealPartnerCriterion", "IdealPartnerCriterionFactory"
+        ),
+        "partners.partnerprofile": partner_profile,
+    }
+)
+
+
 # --- dealreg ----------------------------------------------------------------------------------------------
 
 
@@ -309,15 +326,6 @@ URLS.update(
 )
 ADMIN_OBJECTS.update(
     {
-        "partners.partnerapplication": application,
-        "partners.programagreement": agreement,
-        "partners.agreementacceptance": agreement_acceptance,
-        "partners.qualifyingquestion": _recruitment_sample("QualifyingQuestion", "QualifyingQuestionFactory"),
-        "partners.specialisation": _recruitment_sample("Specialisation", "SpecialisationFactory"),
-        "partners.idealpartnercriterion": _recruitment_sample(
-            "IdealPartnerCriterion", "IdealPartnerCriterionFactory"
-        ),
-        "partners.partnerprofile": partner_profile,
         "dealreg.dealregsettings": lambda tc: __import__("dealreg.models").models.DealRegSettings.current(),
         "dealreg.customeraccount": lambda tc: sample_deal(tc).customer,
         "dealreg.deal": sample_deal,

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection as db
 from django.test import override_settings
 
-from crm_sync import client, services
+from crm_sync import client, registry, services
 from crm_sync.models import AuthFlow, CRMConnection, FieldMapping
 from prm.tenancy import tenant_scope, unscoped_across_tenants
 from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
@@ -231,7 +231,9 @@ def test_a_missing_external_id_field_is_reported(connection, monkeypatch):
     monkeypatch.setattr(services, "EXTERNAL_ID_FIELD", "Portal_Key__c")
     result = test_connection(connection)
     assert not result.ok
-    assert result.messages == ["Account has no field Portal_Key__c.", "Contact has no field Portal_Key__c."]
+    # Every object a mirror writes to is checked, Account and Contact first.
+    objects = list(dict.fromkeys(["Account", "Contact", *(m.crm_object for m in registry.mirrors())]))
+    assert result.messages == [f"{name} has no field Portal_Key__c." for name in objects]
     assert connection.api_limit is not None  # the limits were read all the same
 
 
