@@ -49,14 +49,12 @@ def test_approval_provisions_the_partner_its_admin_and_its_history(
         assert application.decided_by == program.manager
         assert application.decision_time >= timedelta(days=3)
         partner = Partner.objects.get(pk=partner.pk)
-        assert (partner.name, partner.stage, partner.website_domain) == (
-            "Fjord Systems",
-            Stage.APPROVED,
-            "fjord-systems.example",
-        )
+        assert (partner.name, partner.website_domain) == ("Fjord Systems", "fjord-systems.example")
+        # Onboarding, listening to partner_approved, may already have moved it on.
+        assert partner.stage in (Stage.APPROVED, Stage.ONBOARDING)
         history = list(StageChange.objects.filter(partner=partner).values_list("from_stage", "to_stage"))
-        assert history == [("", Stage.APPLIED), (Stage.APPLIED, Stage.APPROVED)]
-        applied, approved = StageChange.objects.filter(partner=partner)
+        assert history[:2] == [("", Stage.APPLIED), (Stage.APPLIED, Stage.APPROVED)]
+        applied, approved = list(StageChange.objects.filter(partner=partner))[:2]
         assert applied.changed_at == application.submitted_at
         assert approved.acting_user == program.manager and approved.reason == "Strong EMEA fit"
         link = PartnerMembership.objects.select_related("membership__user").get(partner=partner)
@@ -314,7 +312,8 @@ def test_the_admin_approves_and_rejects_with_a_reason(queue, django_capture_on_c
     with tenant_scope(queue.tenant):
         best.refresh_from_db()
         poor.refresh_from_db()
-        assert best.status == ApplicationStatus.APPROVED and best.partner.stage == Stage.APPROVED
+        assert best.status == ApplicationStatus.APPROVED
+        assert best.partner.stage_changes.filter(to_stage=Stage.APPROVED).exists()
         assert poor.status == ApplicationStatus.REJECTED and poor.decision_reason == "Not a fit"
         assert Membership.objects.filter(user__email=best.contact_email, role=Role.PARTNER_ADMIN).exists()
     assert sorted(m.to[0] for m in mail.outbox) == sorted([best.contact_email, poor.contact_email])
