@@ -145,6 +145,7 @@ class PartnerApplicationAdmin(TenantModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = [
         "public_id",
+        "website_domain",
         "status",
         "fit_score",
         "fit_reasons_display",
@@ -193,6 +194,15 @@ class PartnerApplicationAdmin(TenantModelAdmin):
     def has_add_permission(self, request) -> bool:
         # Applications come from the public form.
         return False
+
+    def save_model(self, request, obj, form, change):
+        obj.website_domain = services.website_domain_of(obj.website)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # A corrected answer, size or specialisation changes the fit.
+        super().save_related(request, form, formsets, change)
+        services.application_rescore(application=form.instance)
 
     def has_change_permission(self, request, obj=None) -> bool:
         # A decided application is a record; a pending one may have a typo fixed.

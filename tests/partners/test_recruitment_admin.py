@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from partners.models import AgreementAcceptance, IdealPartnerCriterion, ProgramAgreement, QualifyingQuestion
 from prm.tenancy import tenant_scope
-from tests.partners.conftest import signed_in
+from tests.partners.conftest import signed_in, submit
 
 
 def test_a_criterion_without_the_field_its_kind_needs_is_a_field_error(cast):
@@ -79,3 +79,29 @@ def test_channel_managers_review_applications_but_do_not_edit_the_program_setup(
     assert client.get("/admin/partners/idealpartnercriterion/").status_code == 200
     assert client.get("/admin/partners/idealpartnercriterion/add/").status_code == 403
     assert client.get("/admin/partners/programagreement/add/").status_code == 403
+
+
+def test_correcting_a_pending_application_in_the_admin_rescores_it(program):
+    application = submit(program, employee_count="10")
+    assert application.fit_score == 80
+    with tenant_scope(program.tenant):
+        reseller = application.partner_type
+    client = signed_in(program.manager, program.host)
+    response = client.post(
+        f"/admin/partners/partnerapplication/{application.pk}/change/",
+        {
+            "company_name": "Fjord Systems",
+            "website": "https://www.fjord.example",
+            "partner_type": reseller.pk,
+            "country": "NO",
+            "region": "EMEA",
+            "employee_count": "120",
+            "contact_name": "Ingrid Berg",
+            "contact_email": "ingrid@fjord-systems.example",
+            "contact_phone": "",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_scope(program.tenant):
+        application.refresh_from_db()
+        assert (application.fit_score, application.website_domain) == (100, "fjord.example")
