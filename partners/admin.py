@@ -210,6 +210,18 @@ class PartnerApplicationAdmin(TenantModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def get_actions(self, request):
+        # Deleting goes one application at a time, so that no decided one goes along with spam.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Pending spam may go; a decision is kept (it holds the application-to-approval time).
+        if obj is not None and obj.status != ApplicationStatus.PENDING:
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.display(description=_("why this score"))
     def fit_reasons_display(self, obj):
         if obj.fit_score is None:
