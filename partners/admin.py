@@ -145,6 +145,7 @@ class PartnerApplicationAdmin(TenantModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = [
         "public_id",
+        "website_domain",
         "status",
         "fit_score",
         "fit_reasons_display",
@@ -194,11 +195,32 @@ class PartnerApplicationAdmin(TenantModelAdmin):
         # Applications come from the public form.
         return False
 
+    def save_model(self, request, obj, form, change):
+        obj.website_domain = services.website_domain_of(obj.website)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # A corrected answer, size or specialisation changes the fit.
+        super().save_related(request, form, formsets, change)
+        services.application_rescore(application=form.instance)
+
     def has_change_permission(self, request, obj=None) -> bool:
         # A decided application is a record; a pending one may have a typo fixed.
         if obj is not None and obj.status != ApplicationStatus.PENDING:
             return False
         return super().has_change_permission(request, obj)
+
+    def get_actions(self, request):
+        # Deleting goes one application at a time, so that no decided one goes along with spam.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Pending spam may go; a decision is kept (it holds the application-to-approval time).
+        if obj is not None and obj.status != ApplicationStatus.PENDING:
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description=_("why this score"))
     def fit_reasons_display(self, obj):

@@ -38,8 +38,12 @@ def partners_visible_to(membership):
 
 
 def get_partner_for_member(membership, slug: str) -> Partner:
-    """The partner with this slug if `membership` may see it; 404 otherwise (another tenant's included)."""
-    partner = partners_visible_to(membership).filter(slug=slug).first()
+    """The partner with this slug if `membership` may see it; 404 otherwise (another tenant's included).
+
+    Its profile and the application it came from are read in the same query."""
+    partner = (
+        partners_visible_to(membership).select_related("profile", "application").filter(slug=slug).first()
+    )
     if partner is None:
         raise Http404
     return partner

@@ -84,7 +84,7 @@ class ApplicationTable(PRMTable):
 
     company_name = tables.Column(
         verbose_name=_("Company"),
-        linkify=("recruitment:application_detail", {"public_id": tables.A("public_id")}),
+        linkify=("recruitment:applications:detail", {"public_id": tables.A("public_id")}),
         order_by=("company_name", "public_id"),
     )
     partner_type = tables.Column(

@@ -59,7 +59,14 @@ partner_list = PartnerDirectory.as_view()
 def partner_detail(request, slug: str):
     partner = selectors.get_partner_for_member(request.membership, slug)
     people = selectors.partner_people(partner)
-    return render(request, "partners/partner_detail.html", {"partner": partner, "people": people})
+    profile = getattr(partner, "profile", None)
+    # Staff see how the partner came in: its application, with the fit score it had.
+    application = getattr(partner, "application", None) if request.membership.is_staff_role else None
+    return render(
+        request,
+        "partners/partner_detail.html",
+        {"partner": partner, "people": people, "profile": profile, "application": application},
+    )
 
 
 # ---- Recruitment ----------------------------------------------------------------------------------------
@@ -217,7 +224,7 @@ def application_decide(request, public_id):
                 messages.error(request, message)
     else:
         messages.error(request, _("Choose to approve or to reject."))
-    return redirect("recruitment:application_detail", public_id=application.public_id)
+    return redirect("recruitment:applications:detail", public_id=application.public_id)
 
 
 def _partner_of(request):
@@ -308,7 +315,7 @@ def team(request):
                 messages.success(
                     request, _("%(email)s is invited and was emailed how to sign in.") % form.cleaned_data
                 )
-                return redirect("recruitment:team")
+                return redirect("recruitment:team:list")
     else:
         form = ColleagueInviteForm()
     return render(
@@ -334,7 +341,7 @@ def team_deactivate(request, public_id):
             _("%(name)s no longer has access; their sessions have ended.")
             % {"name": link.membership.user.get_full_name()},
         )
-    return redirect("recruitment:team")
+    return redirect("recruitment:team:list")
 
 
 @login_required
@@ -347,7 +354,7 @@ def profile(request):
         if form.is_valid():
             services.partner_profile_update(partner=partner, acting_user=request.user, **form.cleaned_data)
             messages.success(request, _("The profile is saved."))
-            return redirect("recruitment:profile")
+            return redirect("recruitment:profile:edit")
     else:
         initial = {}
         if current is not None:

@@ -218,21 +218,21 @@ PUBLIC.update(
 )
 URLS.update(
     {
-        "recruitment:application_list": Case(roles=STAFF_ROLES),
-        "recruitment:application_detail": Case(
+        "recruitment:applications:list": Case(roles=STAFF_ROLES),
+        "recruitment:applications:detail": Case(
             kwargs=lambda tc: {"public_id": application(tc).public_id}, roles=STAFF_ROLES
         ),
         # POST only: a GET is refused (405) after the access check.
-        "recruitment:application_decide": Case(
+        "recruitment:applications:decide": Case(
             kwargs=lambda tc: {"public_id": application(tc).public_id}, roles=frozenset()
         ),
         "recruitment:agreement": Case(roles=PARTNER_ROLES),
-        "recruitment:team": Case(roles=frozenset({Role.PARTNER_ADMIN})),
-        "recruitment:team_deactivate": Case(
+        "recruitment:team:list": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+        "recruitment:team:deactivate": Case(
             kwargs=lambda tc: {"public_id": Membership.objects.get(user=tc.partner_user).public_id},
             roles=frozenset(),
         ),
-        "recruitment:profile": Case(roles=frozenset({Role.PARTNER_ADMIN})),
+        "recruitment:profile:edit": Case(roles=frozenset({Role.PARTNER_ADMIN})),
     }
 )
 ADMIN_OBJECTS.update(

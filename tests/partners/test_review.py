@@ -348,3 +348,16 @@ def test_changing_the_ideal_partner_profile_in_the_admin_rescores_pending_applic
         # Half Fit met 50 of 100; without the region's 30 it meets 50 of 70.
         assert PartnerApplication.objects.get(company_name="Half Fit").fit_score == 71
         assert PartnerApplication.objects.get(pk=decided.pk).fit_score == decided.fit_score
+
+
+def test_the_partner_page_shows_staff_the_application_and_everyone_the_profile(program):
+    application = submit(program)
+    with tenant_scope(program.tenant):
+        partner = services.application_approve(application=application, acting_user=program.manager)
+    staff = signed_in(program.manager, program.host).get(f"/partners/{partner.slug}/").content.decode()
+    assert f"/applications/{application.public_id}/" in staff and "Fit score: 100 of 100" in staff
+    assert "Cloud migration" in staff
+    with tenant_scope(program.tenant):
+        admin = PartnerMembership.objects.get(partner=partner).membership.user
+    own = signed_in(admin, program.host).get(f"/partners/{partner.slug}/").content.decode()
+    assert "Cloud migration" in own and "/applications/" not in own

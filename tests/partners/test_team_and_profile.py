@@ -6,6 +6,7 @@ from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
 
+from partners import services
 from partners.models import PartnerMembership, PartnerProfile, Specialisation
 from prm.models import Membership, Role
 from prm.tenancy import tenant_scope
@@ -107,3 +108,25 @@ def test_a_bad_employee_count_is_a_field_error(cast):
     assert response.status_code == 200 and response.context["form"].errors["employee_count"]
     with tenant_scope(cast.tenant):
         assert not PartnerProfile.objects.exists()
+
+
+# Per request: the host's tenant, the scope's setting (set and cleared), session, user, membership; the
+# agreement gate's partner and agreement; then the page's partner and its people.
+TEAM_QUERIES = 10
+
+
+def test_the_team_page_reads_a_fixed_number_of_rows_however_many_people(cast, django_assert_num_queries):
+    admin = signed_in(cast.partner_admin, cast.host)
+    with django_assert_num_queries(TEAM_QUERIES):
+        assert admin.get("/team/").status_code == 200
+    with tenant_scope(cast.tenant):
+        for n in range(25):
+            services.partner_member_add(
+                partner=cast.acme.partner,
+                email=f"extra{n}@northwind.test",
+                acting_user=None,
+                send_invitation=False,
+            )
+    with django_assert_num_queries(TEAM_QUERIES):
+        response = admin.get("/team/")
+    assert response.content.decode().count('<th scope="row">') == 27
