@@ -131,3 +131,19 @@ def test_the_lead_mirror_has_a_trigger_of_its_own_on_the_deals_table():
 
     assert registry.outbox_trigger(DealLead).name == "crm_outbox_deallead"
     assert registry.outbox_trigger(Deal).name == "crm_outbox"
+
+
+def test_a_resync_sends_approved_deals_and_never_submitted_or_rejected_ones(cast, acme_crm, emulator):
+    from django.core.management import call_command
+
+    with tenant_scope(cast.tenant):
+        register(cast.acme.partner, cast.partner_user, customer_domain="waiting.example", name="Waiting")
+        rejected = register(cast.acme.partner, cast.partner_user, customer_domain="no.example", name="No")
+        services.deal_reject(deal=rejected, acting_user=cast.manager, reason="Direct")
+        approved = services.deal_approve(
+            deal=register(cast.acme.partner, cast.partner_user), acting_user=cast.manager
+        )
+    outbox.outbox_drain(tenant=cast.tenant)
+    emulator.reset()  # the CRM lost everything
+    call_command("crm_resync", "--tenant", "acme", stdout=__import__("io").StringIO())
+    assert [o[EXT] for o in emulator.records("Opportunity")] == [str(approved.public_id)]

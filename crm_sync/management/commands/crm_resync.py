@@ -44,7 +44,8 @@ def queue(tenant: Tenant, declared: registry.Mirror, since: datetime.datetime | 
     """Write (or refresh) a pending outbox row for each of the tenant's records of `declared`, in one
     INSERT ... SELECT through the triggers' ON CONFLICT target; the number of rows queued."""
     meta = declared.model._meta
-    where, params = ['"tenant_id" = %s'], [declared.key, tenant.pk]
+    # Only the rows the mirror's condition lets through (a submitted deal is no Opportunity yet).
+    where, params = ['"tenant_id" = %s', declared.row_condition(meta.db_table)], [declared.key, tenant.pk]
     if since is not None:
         where.append(f'"{meta.get_field(since_field(declared)).column}" >= %s')
         params.append(since)
