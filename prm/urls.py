@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("partners/", include("partners.urls")),
     path("crm/", include("crm_sync.urls")),
+    path("enablement/", include("enablement.urls")),
     path("admin/", tenant_admin_site.urls),
 ]
 
