@@ -202,7 +202,7 @@ def quiz_attempt(request, public_id):
     course = attempt.progress.course
     if attempt.submitted_at is not None and request.method != "POST":
         return redirect(course_url(course))
-    form = QuizForm(request.POST or None, attempt=attempt)
+    form = QuizForm(request.POST if request.method == "POST" else None, attempt=attempt)
     if request.method == "POST" and form.is_valid():
         try:
             attempt = services.quiz_attempt_submit(
