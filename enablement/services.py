@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import timedelta
 
@@ -264,6 +265,7 @@ def certification_reminders_send(*, now=None) -> int:
                     **later
                 )
                 if claimed:
-                    emails.certification_expiring(award=award, days_left=(award.expires_at - now).days)
+                    days_left = math.ceil((award.expires_at - now).total_seconds() / 86400)
+                    emails.certification_expiring(award=award, days_left=days_left)
                     sent += 1
     return sent
