@@ -5,6 +5,8 @@ Incentives' tier rules read `certified_people_count(partner)` and `certified_peo
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -22,9 +24,8 @@ from partners import selectors as partner_selectors
 from partners.models import Partner
 
 
-def _uuid_or_404(value):
-    import uuid
-
+def parse_public_id(value) -> uuid.UUID:
+    """`value` as a UUID; 404 when it is not one."""
     try:
         return uuid.UUID(str(value))
     except ValueError as bad:
@@ -49,7 +50,7 @@ def assets_visible_to(membership, partner: Partner | None = None):
 
 def get_asset_for_member(membership, public_id, partner: Partner | None = None) -> Asset:
     """The asset if `membership` may see it; 404 otherwise (outside the audience, another tenant's)."""
-    asset = assets_visible_to(membership, partner).filter(public_id=_uuid_or_404(public_id)).first()
+    asset = assets_visible_to(membership, partner).filter(public_id=parse_public_id(public_id)).first()
     if asset is None:
         raise Http404
     return asset
@@ -70,7 +71,7 @@ def courses_visible_to(membership, partner: Partner | None = None):
 
 def get_course_for_member(membership, public_id, partner: Partner | None = None) -> Course:
     """The course if `membership` may see it; 404 otherwise."""
-    course = courses_visible_to(membership, partner).filter(public_id=_uuid_or_404(public_id)).first()
+    course = courses_visible_to(membership, partner).filter(public_id=parse_public_id(public_id)).first()
     if course is None:
         raise Http404
     return course

@@ -13,6 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -150,7 +151,7 @@ def module_complete(request, public_id, module_id):
     """POST: mark a module of the course done for the signed-in partner person."""
     partner = _partner(request)
     course = selectors.get_course_for_member(request.membership, public_id, partner)
-    module = course.modules.filter(public_id=selectors._uuid_or_404(module_id)).first()
+    module = course.modules.filter(public_id=selectors.parse_public_id(module_id)).first()
     if module is None or partner is None:
         raise Http404
     if request.method != "POST":
@@ -160,8 +161,6 @@ def module_complete(request, public_id, module_id):
 
 
 def course_url(course) -> str:
-    from django.urls import reverse
-
     return reverse("enablement:course", kwargs={"public_id": course.public_id})
 
 
@@ -186,7 +185,7 @@ def _get_attempt_for_user(request, public_id) -> QuizAttempt:
     """The signed-in person's own quiz attempt; 404 for anyone else's."""
     attempt = (
         QuizAttempt.objects.select_related("progress__course")
-        .filter(public_id=selectors._uuid_or_404(public_id), progress__user=request.user)
+        .filter(public_id=selectors.parse_public_id(public_id), progress__user=request.user)
         .first()
     )
     if attempt is None:
