@@ -54,3 +54,9 @@ class AssetReportFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("Title"), field_name="title", lookup_expr="icontains")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=AssetKind.choices, empty_label=_("All kinds"))
+
+
+class CourseReportFilter(django_filters.FilterSet):
+    """The per-course completion report's filters."""
+
+    q = django_filters.CharFilter(label=_("Title"), field_name="title", lookup_expr="icontains")

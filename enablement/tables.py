@@ -92,3 +92,30 @@ class AssetEngagementTable(PRMTable):
 
     def value_audience(self, record):
         return record.audience_summary()
+
+
+class CourseCompletionTable(PRMTable):
+    """How many people started and passed each course."""
+
+    title = tables.Column(
+        verbose_name=_("Course"),
+        linkify=("enablement:course", {"public_id": tables.A("public_id")}),
+        order_by=("title", "public_id"),
+    )
+    started = tables.Column(verbose_name=_("People started"), order_by=("started", "title", "public_id"))
+    passed = tables.Column(verbose_name=_("People passed"), order_by=("passed", "title", "public_id"))
+    pass_rate = tables.Column(verbose_name=_("Passed of started"), empty_values=(), orderable=False)
+    public_id = tables.Column(verbose_name=_("Course id"), orderable=False)
+
+    caption_text = ngettext_lazy("%(count)s course", "%(count)s courses", "count")
+    filtered_empty_text = _("No course matches these filters.")
+
+    class Meta(PRMTable.Meta):
+        order_by = "title"
+        empty_text = _("No courses yet.")
+
+    def render_pass_rate(self, record):
+        return self.value_pass_rate(record) or absent(_("Nobody started"))
+
+    def value_pass_rate(self, record):
+        return f"{round(100 * record.passed / record.started)}%" if record.started else ""

@@ -20,4 +20,5 @@ urlpatterns = [
     path("certificates/<str:code>/", views.certificate, name="certificate"),
     path("reports/partners/", views.report_partners, name="report_partners"),
     path("reports/assets/", views.report_assets, name="report_assets"),
+    path("reports/courses/", views.report_courses, name="report_courses"),
 ]

@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from enablement import selectors, services
-from enablement.filters import AssetReportFilter, LibraryFilter, PartnerReportFilter
+from enablement.filters import AssetReportFilter, CourseReportFilter, LibraryFilter, PartnerReportFilter
 from enablement.forms import QuizForm
 from enablement.models import AssetKind, QuizAttempt
-from enablement.tables import AssetEngagementTable, PartnerEngagementTable
+from enablement.tables import AssetEngagementTable, CourseCompletionTable, PartnerEngagementTable
 from partners import selectors as partner_selectors
 from prm.tables import FilteredTableView
 
@@ -288,5 +288,16 @@ class AssetReport(StaffOnly, FilteredTableView):
         return selectors.asset_engagement().prefetch_related("audience_partner_types", "audience_tiers")
 
 
+class CourseReport(StaffOnly, FilteredTableView):
+    table_class = CourseCompletionTable
+    filterset_class = CourseReportFilter
+    template_name = "enablement/report_courses.html"
+    export_name = "enablement-courses"
+
+    def get_queryset(self):
+        return selectors.course_completion()
+
+
 report_partners = PartnerReport.as_view()
+report_courses = CourseReport.as_view()
 report_assets = AssetReport.as_view()

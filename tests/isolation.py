@@ -114,6 +114,7 @@ URLS.update(
         "enablement:certifications": Case(),
         "enablement:report_partners": Case(roles=STAFF_ROLES),
         "enablement:report_assets": Case(roles=STAFF_ROLES),
+        "enablement:report_courses": Case(roles=STAFF_ROLES),
     }
 )
 

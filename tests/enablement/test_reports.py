@@ -121,3 +121,42 @@ def test_the_reports_cost_the_same_queries_with_many_rows(cast, activity, django
     with django_assert_num_queries(ASSET_REPORT_QUERIES):
         response = client.get("/enablement/reports/assets/")
     assert "Extra asset 14" in response.content.decode()
+
+
+def test_the_course_report_shows_who_started_and_passed_each_course(cast, activity):
+    with tenant_scope(cast.tenant):
+        services.quiz_attempt_start(
+            course=activity.course, partner=cast.acme.other_partner, acting_user=cast.other_partner_user
+        )
+    client = signed_in(cast.manager)
+    rows = export(client, "/enablement/reports/courses/")
+    assert rows == [
+        {
+            "Course": activity.course.title,
+            "People started": "2",
+            "People passed": "1",
+            "Passed of started": "50%",
+            "Course id": str(activity.course.public_id),
+        }
+    ]
+    assert signed_in(cast.partner_user).get("/enablement/reports/courses/").status_code == 404
+
+
+COURSE_REPORT_QUERIES = 8
+
+
+def test_the_course_report_costs_the_same_queries_with_many_courses(
+    cast, activity, django_assert_num_queries
+):
+    from enablement.models import Course
+
+    client = signed_in(cast.manager)
+    client.get("/enablement/reports/courses/")
+    with django_assert_num_queries(COURSE_REPORT_QUERIES):
+        client.get("/enablement/reports/courses/")
+    with tenant_scope(cast.tenant):
+        for n in range(15):
+            Course.objects.create(title=f"Extra course {n}")
+    with django_assert_num_queries(COURSE_REPORT_QUERIES):
+        response = client.get("/enablement/reports/courses/")
+    assert "Extra course 14" in response.content.decode()
