@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from enablement import services, uploads
@@ -49,9 +50,36 @@ class AudienceAdmin(TenantModelAdmin):
         return super().get_queryset(request).prefetch_related("audience_partner_types", "audience_tiers")
 
 
+class _StoredFile:
+    """What the file widget shows of a stored file: its uploaded name, linked to the checked download."""
+
+    def __init__(self, name: str, url: str):
+        self.name, self.url = name, url
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrivateFileInput(forms.ClearableFileInput):
+    """The admin's file input, minus its link to the storage's own URL: private files have none that
+    works, and the one way to a file is the download view, which checks tenant and audience."""
+
+    def format_value(self, value):
+        asset = getattr(value, "instance", None)
+        if value and isinstance(asset, Asset) and asset.pk:
+            url = reverse("enablement:asset_download", kwargs={"public_id": asset.public_id})
+            return _StoredFile(asset.file_name or value.name, url)
+        return super().format_value(value)
+
+
 # The forms below name no model: the admin builds the model form per request, inside the tenant scope that
 # the foreign-key and many-to-many choices are read in.
 class AssetForm(AudienceForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "file" in self.fields:
+            self.fields["file"].widget = PrivateFileInput()
+
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         # Only a new upload is checked; an unchanged file was checked when it came in.

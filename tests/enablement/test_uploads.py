@@ -135,3 +135,9 @@ def test_a_file_asset_without_a_file_and_a_link_without_an_address_are_refused(c
     assert "Give the address of a link or video asset." in admin_add(client, kind="link").content.decode()
     with tenant_scope(cast.tenant):
         assert not Asset.objects.exists()
+
+
+def test_the_admin_links_a_stored_file_through_the_checked_download_only(cast, content):
+    page = signed_in(cast.manager).get(f"/admin/enablement/asset/{content.asset.pk}/change/").content.decode()
+    assert f'href="/enablement/assets/{content.asset.public_id}/download"' in page
+    assert content.asset.file.name not in page
