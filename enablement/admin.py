@@ -4,9 +4,12 @@ and the certificates people earned (read-only)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from enablement import services, uploads
@@ -28,7 +31,7 @@ AUDIENCE_FIELDS = ("audience_partner_types", "audience_tiers", "audience_regions
 
 class AudienceForm(forms.ModelForm):
     audience_regions = forms.TypedMultipleChoiceField(
-        label=_("regions"),
+        label=capfirst(_("regions")),
         choices=Region.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -79,6 +82,10 @@ class AssetForm(AudienceForm):
         super().__init__(*args, **kwargs)
         if "file" in self.fields:
             self.fields["file"].widget = PrivateFileInput()
+            self.fields["file"].help_text = _("Allowed: %(types)s; at most %(size)s.") % {
+                "types": ", ".join(sorted(uploads.DEFAULT_ALLOWED)),
+                "size": filesizeformat(settings.PRM_UPLOAD_MAX_BYTES),
+            }
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
