@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -22,9 +23,11 @@ from enablement.models import (
     Course,
     Module,
     Question,
+    QuestionKind,
 )
 from partners.models import Region
 from prm.admin_sites import TenantModelAdmin, tenant_admin_site
+from prm.models import STAFF_ROLES
 
 AUDIENCE_FIELDS = ("audience_partner_types", "audience_tiers", "audience_regions")
 
@@ -124,6 +127,27 @@ class AssetAdmin(AudienceAdmin):
         services.asset_save(asset=obj, upload=upload or None, acting_user=request.user)
 
 
+class StaffInlineRights:
+    """Inlines answer to the same roles as TenantModelAdmin: the tenant's staff edit them. (Django's own
+    inline rights read model permissions, which tenant staff do not hold: the inline would not show.)"""
+
+    def _is_staff(self, request) -> bool:
+        membership = getattr(request, "membership", None)
+        return membership is not None and membership.role in STAFF_ROLES
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._is_staff(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._is_staff(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._is_staff(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._is_staff(request)
+
+
 class ModuleForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
@@ -135,7 +159,7 @@ class ModuleForm(forms.ModelForm):
         return cleaned
 
 
-class ModuleInline(admin.StackedInline):
+class ModuleInline(StaffInlineRights, admin.StackedInline):
     model = Module
     form = ModuleForm
     fields = ["position", "title", "kind", "body", "asset", "video_url"]
@@ -155,8 +179,26 @@ class CourseAdmin(AudienceAdmin):
     inlines = [ModuleInline]
 
 
-class ChoiceInline(admin.TabularInline):
+class ChoiceFormSet(forms.BaseInlineFormSet):
+    """A question needs a right answer; a single-choice question exactly one, or nobody could pass it."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        right = sum(1 for f in kept if f.cleaned_data.get("is_correct"))
+        if len(kept) < 2:
+            raise ValidationError(_("Give at least two answers."))
+        if right == 0:
+            raise ValidationError(_("Mark the right answer."))
+        if self.instance.kind == QuestionKind.SINGLE and right > 1:
+            raise ValidationError(_("A single-choice question has exactly one right answer."))
+
+
+class ChoiceInline(StaffInlineRights, admin.TabularInline):
     model = Choice
+    formset = ChoiceFormSet
     extra = 3
 
 

@@ -412,9 +412,7 @@ class CertificationAward(TenantOwnedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
     )
-    code = models.CharField(
-        _("share code"), max_length=32, unique=True, default=certificate_code, editable=False
-    )
+    code = models.CharField(_("share code"), max_length=32, default=certificate_code, editable=False)
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     reminded_30_at = models.DateTimeField(_("30-day reminder sent"), null=True, blank=True, editable=False)
@@ -427,6 +425,7 @@ class CertificationAward(TenantOwnedModel):
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
         indexes = [models.Index(fields=["tenant", "expires_at"])]
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="certificate_code_per_tenant")]
 
     def __str__(self) -> str:
         return f"{self.certification} / {self.user}"

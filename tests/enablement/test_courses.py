@@ -240,3 +240,26 @@ def test_rich_text_is_sanitised_when_saved(cast, course):
         )
     assert "<script" not in module.body and "onclick" not in module.body and "javascript:" not in module.body
     assert '<a href="https://example.com" rel="noopener noreferrer nofollow">b</a>' in module.body
+
+
+COURSE_LIST_QUERIES = 11
+
+
+def test_the_course_list_shows_progress_at_the_same_query_cost_with_many_courses(
+    cast, course, django_assert_num_queries
+):
+    client = signed_in(cast.partner_user)
+    with tenant_scope(cast.tenant):
+        first = course.modules.get(position=1)
+    client.post(f"/enablement/courses/{course.public_id}/modules/{first.public_id}/done")
+    with django_assert_num_queries(COURSE_LIST_QUERIES):
+        response = client.get("/enablement/courses/")
+    assert "1 of 2 modules done" in response.content.decode()
+    with tenant_scope(cast.tenant):
+        for n in range(12):
+            extra = Course.objects.create(title=f"Extra course {n}")
+            Module.objects.create(course=extra, title="Intro")
+            CourseProgress.objects.create(course=extra, user=cast.partner_user, partner=cast.acme.partner)
+    with django_assert_num_queries(COURSE_LIST_QUERIES):
+        response = client.get("/enablement/courses/")
+    assert response.content.decode().count("0 of 1 modules done") == 12
