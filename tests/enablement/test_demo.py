@@ -8,7 +8,7 @@ import filetype
 import pytest
 from django.core.management import call_command
 
-from enablement.models import Asset, Certification, Course
+from enablement.models import Asset, Certification, CertificationAward, Course
 from partners.models import Partner
 from prm.models import Tenant
 from prm.tenancy import tenant_scope
@@ -37,3 +37,6 @@ def test_the_demo_seeds_a_library_a_course_and_a_certification_once_per_tenant()
                 p.name for p in Partner.objects.filter(tier__slug="gold", partner_type__slug="reseller")
             }
             assert visible == expected and expected
+            # One person of the first active partner passed the course and holds the certificate.
+            award = CertificationAward.objects.select_related("partner").get()
+            assert award.is_valid() and award.partner.stage == "active"
