@@ -217,7 +217,6 @@ class CertificationAdmin(TenantModelAdmin):
     list_display = ["name", "valid_months"]
     search_fields = ["name"]
     readonly_fields = ["public_id", "created_at"]
-    filter_horizontal = []
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
 
 

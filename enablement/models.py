@@ -8,6 +8,7 @@ import uuid
 import nh3
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -16,6 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from enablement.storage import private_storage
 from partners.models import Partner, PartnerType, Region, Tier
 from prm.tenancy import TenantOwnedModel, scoped_manager
+
+# Links partners follow from the portal: web addresses only (no ftp:, and never javascript: or data:).
+WEB_ONLY = URLValidator(schemes=["http", "https"])
 
 # --- audience rules ----------------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class Asset(Audience):
     file_name = models.CharField(_("file name"), max_length=200, blank=True, editable=False)
     content_type = models.CharField(_("content type"), max_length=100, blank=True, editable=False)
     file_size = models.PositiveBigIntegerField(_("file size"), null=True, blank=True, editable=False)
-    url = models.URLField(_("link"), max_length=500, blank=True)
+    url = models.URLField(_("link"), max_length=500, blank=True, validators=[WEB_ONLY])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -252,7 +256,7 @@ class Module(TenantOwnedModel):
     asset = models.ForeignKey(
         Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("asset")
     )
-    video_url = models.URLField(_("video link"), max_length=500, blank=True)
+    video_url = models.URLField(_("video link"), max_length=500, blank=True, validators=[WEB_ONLY])
 
     class Meta:
         ordering = ["course", "position", "id"]

@@ -54,6 +54,8 @@ def asset_save(*, asset: Asset, upload=None, acting_user: User | None) -> Asset:
         raise ValidationError({"url": _("Give the address of a link or video asset.")})
     if asset.pk is None and acting_user is not None:
         asset.created_by = acting_user
+    # The file was checked above; the tenant comes from the scope on save.
+    asset.full_clean(exclude=["tenant", "file", "created_by"])
     asset.save()
     return asset
 

@@ -206,3 +206,14 @@ def test_the_selector_matches_the_rules_for_a_partner_without_a_tier(cast, libra
         assert visible == set()
         mine = set(Asset.objects.published().for_partner(contoso).values_list("title", flat=True))
     assert mine == {"Company overview", "Demo video"}
+
+
+@pytest.mark.parametrize("url", ["ftp://files.example.com/deck.pdf", "javascript:alert(1)", "not a url"])
+def test_a_link_asset_takes_web_addresses_only(cast, url):
+    from django.core.exceptions import ValidationError
+
+    with tenant_scope(cast.tenant), pytest.raises(ValidationError) as refused:
+        services.asset_save(asset=Asset(title="Odd link", kind=AssetKind.LINK, url=url), acting_user=None)
+    assert "url" in refused.value.message_dict
+    with tenant_scope(cast.tenant):
+        assert not Asset.objects.filter(title="Odd link").exists()
