@@ -415,6 +415,7 @@ def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
             seeded.logins.append(
                 Login(url, tenant.name, link.membership.user.email, Role(person.role).label, partner.name)
             )
+    seed_enablement(tenant)
     seed_deals(spec)
 
 
@@ -826,3 +827,167 @@ def seed_onboarding(spec: DemoTenant, seeded: Seeded) -> None:
         if done and len(done) == len(tasks):
             Onboarding.objects.filter(pk=onboarding.pk).update(completed_at=approved + step * len(tasks))
     onboarding_services.onboarding_detect_stalls(tenant=tenant, notify=False)
+
+
+# --- enablement: a small library, a course with a quiz, and a certification -------------------------------
+
+
+def render_pdf(title: str) -> bytes:
+    """A one-page PDF that says `title`: enough for the library's download to open in a viewer."""
+    text = title.replace("\\", "").replace("(", "").replace(")", "")
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def seed_enablement(tenant: Tenant) -> None:
+    """The tenant's library (one asset for Gold resellers only), a course with modules and a quiz, and the
+    certification it leads to; skipped when the course exists. Runs in the tenant's scope."""
+    from enablement import services as enablement_services
+    from enablement.models import (
+        Asset,
+        AssetKind,
+        Certification,
+        Choice,
+        Course,
+        Module,
+        ModuleKind,
+        Question,
+    )
+
+    course_title = f"Selling {tenant.name}: foundations"
+    if Course.objects.filter(title=course_title).exists():
+        return
+    tiers = {t.slug: t for t in Tier.objects.all()}
+    partner_types = {t.slug: t for t in PartnerType.objects.all()}
+
+    def asset(title, kind, *, description, product="", tags="", url="", tier_slugs=(), type_slugs=()):
+        upload = ContentFile(render_pdf(title), name=f"{title}.pdf") if kind == AssetKind.FILE else None
+        saved = enablement_services.asset_save(
+            asset=Asset(title=title, kind=kind, description=description, product=product, tags=tags, url=url),
+            upload=upload,
+            acting_user=None,
+        )
+        saved.audience_tiers.set([tiers[s] for s in tier_slugs if s in tiers])
+        saved.audience_partner_types.set([partner_types[s] for s in type_slugs if s in partner_types])
+        return saved
+
+    overview = asset(
+        f"{tenant.name} platform overview",
+        AssetKind.FILE,
+        description="What the platform does, for whom, and how it is priced.",
+        product="Platform",
+        tags="overview, pitch",
+    )
+    asset(
+        "Gold reseller price list",
+        AssetKind.FILE,
+        description="Discounts and deal-registration margins for Gold resellers.",
+        product="Platform",
+        tags="pricing",
+        tier_slugs=["gold"],
+        type_slugs=["reseller"],
+    )
+    asset(
+        "Product demo in ten minutes",
+        AssetKind.VIDEO,
+        description="A recorded demo to share with prospects.",
+        product="Platform",
+        tags="demo, video",
+        url="https://video.example.com/watch/platform-demo",
+    )
+    asset(
+        "Competitive battlecard",
+        AssetKind.LINK,
+        description="How we win against the usual alternatives.",
+        tags="competition",
+        url="https://docs.example.com/battlecard",
+    )
+
+    course = Course.objects.create(
+        title=course_title,
+        summary="The product, the customers who buy it, and how to register and win a deal.",
+        pass_mark=67,
+        max_attempts=3,
+    )
+    Module.objects.create(
+        course=course,
+        position=1,
+        title="Who buys it",
+        body="<p>Mid-sized companies with <strong>50 to 500</strong> seats that outgrew spreadsheets.</p>",
+    )
+    Module.objects.create(
+        course=course, position=2, title="The overview deck", kind=ModuleKind.ASSET, asset=overview
+    )
+    Module.objects.create(
+        course=course,
+        position=3,
+        title="Watch the demo",
+        kind=ModuleKind.VIDEO,
+        video_url="https://video.example.com/watch/platform-demo",
+    )
+    quiz = [
+        ("Which companies fit best?", "single", [("50 to 500 seats", True), ("Sole traders", False)]),
+        (
+            "When do you register a deal?",
+            "single",
+            [("Before the first meeting", True), ("After it closes", False)],
+        ),
+        (
+            "Which are partner benefits?",
+            "multiple",
+            [("Deal protection", True), ("Margins by tier", True), ("Free hardware", False)],
+        ),
+    ]
+    for position, (text, kind, choices) in enumerate(quiz, start=1):
+        question = Question.objects.create(course=course, position=position, text=text, kind=kind)
+        for choice_text, correct in choices:
+            Choice.objects.create(question=question, text=choice_text, is_correct=correct)
+    certification = Certification.objects.create(
+        name=f"{tenant.name} Certified Sales Professional",
+        description="For partner sellers who know the product and the program.",
+        valid_months=12,
+    )
+    certification.courses.add(course)
+
+    # Some engagement, so the managers' reports show figures: the people of the first active partner (by
+    # name) open the overview, and the first of them passes the course and holds the certificate.
+    people = list(
+        PartnerMembership.objects.select_related("membership__user", "partner")
+        .filter(partner__stage=Stage.ACTIVE, membership__is_active=True)
+        .order_by("partner__name", "membership__user__email")
+    )
+    people = [link for link in people if link.partner_id == people[0].partner_id] if people else []
+    for link in people:
+        person = link.membership.user
+        enablement_services.asset_record_view(asset=overview, partner=link.partner, acting_user=person)
+    if people:
+        first = people[0]
+        attempt = enablement_services.quiz_attempt_start(
+            course=course, partner=first.partner, acting_user=first.membership.user
+        )
+        answers = {
+            question.pk: {choice.pk for choice in question.choices.all() if choice.is_correct}
+            for question in course.questions.prefetch_related("choices")
+        }
+        enablement_services.quiz_attempt_submit(
+            attempt=attempt, answers=answers, acting_user=first.membership.user
+        )

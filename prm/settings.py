@@ -203,6 +203,17 @@ STORAGES = {
         )
     },
 }
+# Enablement (and later incentives) uploads: private storage, never served by a URL of its own, only through
+# views that check tenant and audience (enablement/storage.py, enablement/uploads.py).
+PRM_FILE_STORAGE = env("PRM_FILE_STORAGE", "filesystem")  # "filesystem" or "s3"
+PRM_PRIVATE_MEDIA_ROOT = Path(env("PRM_PRIVATE_MEDIA_ROOT", str(MEDIA_ROOT / "private")))
+PRM_S3_BUCKET = env("PRM_S3_BUCKET", "")
+PRM_S3_ENDPOINT_URL = env("PRM_S3_ENDPOINT_URL", "")
+PRM_S3_REGION = env("PRM_S3_REGION", "")
+PRM_S3_ACCESS_KEY_ID = env("PRM_S3_ACCESS_KEY_ID", "")
+PRM_S3_SECRET_ACCESS_KEY = env("PRM_S3_SECRET_ACCESS_KEY", "")
+PRM_S3_PREFIX = env("PRM_S3_PREFIX", "private")
+PRM_UPLOAD_MAX_BYTES = int(env("PRM_UPLOAD_MAX_BYTES", str(25 * 1024 * 1024)))
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -254,6 +265,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # dealreg: expire protections, warn 14 days ahead, escalate breached approval SLAs.
     "deals-sweep-all": {"task": "dealreg.tasks.deals_sweep_all", "schedule": PRM_DEALS_SWEEP_INTERVAL},
+    # Certificate expiry reminders (30 and 7 days before), once a day; each reminder is sent once.
+    "enablement-certification-reminders": {
+        "task": "enablement.tasks.certification_reminders_all",
+        "schedule": 24 * 3600.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))

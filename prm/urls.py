@@ -18,6 +18,7 @@ urlpatterns = [
     path("crm/", include("crm_sync.urls")),
     path("onboarding/", include("onboarding.urls")),
     path("deals/", include("dealreg.urls")),
+    path("enablement/", include("enablement.urls")),
     path("admin/", tenant_admin_site.urls),
 ]
 

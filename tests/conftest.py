@@ -44,6 +44,13 @@ def _test_settings():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_files_in_a_temporary_directory(tmp_path_factory):
+    # Files uploaded during the run (enablement's assets) never land in the demo's .prm/media.
+    with override_settings(PRM_PRIVATE_MEDIA_ROOT=tmp_path_factory.mktemp("private-files")):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run in-process unless the test starts a real worker (marker `worker`)."""

@@ -476,3 +476,134 @@ class DealAttachmentFactory(factory.django.DjangoModelFactory):
 class DealLeadFactory(DealFactory):
     class Meta:
         model = "dealreg.DealLead"
+
+
+# --- enablement ------------------------------------------------------------------------------------------
+from datetime import timedelta as _timedelta  # noqa: E402
+
+from django.utils import timezone as _timezone  # noqa: E402
+
+from enablement.models import (  # noqa: E402
+    Asset,
+    AssetActivity,
+    AssetKind,
+    Certification,
+    CertificationAward,
+    Choice,
+    Course,
+    CourseProgress,
+    Module,
+    Question,
+    QuizAttempt,
+)
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = AssetKind.LINK
+    title = factory.Sequence(lambda n: f"Sales playbook {n}")
+    url = factory.Sequence(lambda n: f"https://docs.example.com/playbook-{n}")
+
+
+class AssetActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AssetActivity
+
+    tenant = factory.SubFactory(TenantFactory)
+    asset = factory.SubFactory(AssetFactory, tenant=factory.SelfAttribute("..tenant"))
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    user = factory.SubFactory(UserFactory)
+    views = 1
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    tenant = factory.SubFactory(TenantFactory)
+    title = factory.Sequence(lambda n: f"Selling the platform {n}")
+    pass_mark = 50
+    max_attempts = 2
+
+
+class ModuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Module
+
+    tenant = factory.SubFactory(TenantFactory)
+    course = factory.SubFactory(CourseFactory, tenant=factory.SelfAttribute("..tenant"))
+    position = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Module {n}")
+    body = "<p>What the platform does, and for whom.</p>"
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    tenant = factory.SubFactory(TenantFactory)
+    course = factory.SubFactory(CourseFactory, tenant=factory.SelfAttribute("..tenant"))
+    position = factory.Sequence(lambda n: n + 1)
+    text = factory.Sequence(lambda n: f"Question {n}?")
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Choice
+
+    tenant = factory.SubFactory(TenantFactory)
+    question = factory.SubFactory(QuestionFactory, tenant=factory.SelfAttribute("..tenant"))
+    text = factory.Sequence(lambda n: f"Answer {n}")
+    is_correct = False
+
+
+class CourseProgressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CourseProgress
+
+    tenant = factory.SubFactory(TenantFactory)
+    course = factory.SubFactory(CourseFactory, tenant=factory.SelfAttribute("..tenant"))
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    user = factory.SubFactory(UserFactory)
+
+
+class QuizAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuizAttempt
+
+    tenant = factory.SubFactory(TenantFactory)
+    progress = factory.SubFactory(CourseProgressFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = 1
+
+
+class CertificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Certification
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Certified seller {n}")
+    valid_months = 12
+
+    @factory.post_generation
+    def courses(self, create, extracted, **kwargs):
+        if create:
+            from prm.tenancy import tenant_scope
+
+            with tenant_scope(self.tenant):  # the related manager is a scoped one
+                self.courses.set(extracted or [CourseFactory(tenant=self.tenant)])
+
+
+class CertificationAwardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CertificationAward
+
+    tenant = factory.SubFactory(TenantFactory)
+    certification = factory.SubFactory(CertificationFactory, tenant=factory.SelfAttribute("..tenant"))
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    user = factory.SubFactory(UserFactory)
+    issued_at = factory.LazyFunction(_timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.issued_at + _timedelta(days=365))

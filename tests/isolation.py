@@ -86,6 +86,60 @@ def onboarding_task(tc):
     return onboarding.tasks.order_by("position").first()
 
 
+# --- enablement: the library, courses, certificates, reports ---------------------------------------------
+def _enablement(tc):
+    from tests.enablement.samples import sample_content
+
+    return sample_content(tc)
+
+
+def _enablement_attempt(tc):
+    from tests.enablement.samples import sample_attempt
+
+    return sample_attempt(tc)
+
+
+def _enablement_award(tc):
+    from tests.enablement.samples import sample_award
+
+    return sample_award(tc)
+
+
+PUBLIC["enablement:certificate"] = (
+    "a person's shareable certificate at an unguessable code, looked up in the host's tenant only "
+    "(tests/enablement/test_certifications.py checks another tenant's host answers 404)"
+)
+URLS.update(
+    {
+        "enablement:library": Case(),
+        "enablement:asset": Case(kwargs=lambda tc: {"public_id": _enablement(tc).asset.public_id}),
+        "enablement:asset_download": Case(kwargs=lambda tc: {"public_id": _enablement(tc).asset.public_id}),
+        "enablement:courses": Case(),
+        "enablement:course": Case(kwargs=lambda tc: {"public_id": _enablement(tc).course.public_id}),
+        # POST only, for partner people: a GET is refused once the object is found.
+        "enablement:module_complete": Case(
+            kwargs=lambda tc: {
+                "public_id": _enablement(tc).course.public_id,
+                "module_id": _enablement(tc).course.modules.get().public_id,
+            },
+            roles=frozenset(),
+        ),
+        "enablement:quiz_start": Case(
+            kwargs=lambda tc: {"public_id": _enablement(tc).course.public_id}, roles=frozenset()
+        ),
+        # A quiz attempt is its person's own: only the cast's partner user opens theirs.
+        "enablement:attempt": Case(
+            kwargs=lambda tc: {"public_id": _enablement_attempt(tc).public_id},
+            roles=frozenset({Role.PARTNER_USER}),
+        ),
+        "enablement:certifications": Case(),
+        "enablement:report_partners": Case(roles=STAFF_ROLES),
+        "enablement:report_assets": Case(roles=STAFF_ROLES),
+        "enablement:report_courses": Case(roles=STAFF_ROLES),
+    }
+)
+
+
 # Admin object views (change, delete, history) of every model on the tenant admin site, with the object.
 ADMIN_OBJECTS: dict[str, Callable] = {
     "prm.tenant": lambda tc: tc.tenant,
@@ -103,6 +157,12 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "onboarding.onboarding": lambda tc: onboarding_task(tc).onboarding,
     "onboarding.onboardingtask": lambda tc: onboarding_task(tc),
     "onboarding.partnerevent": lambda tc: onboarding_event(tc),
+    # enablement
+    "enablement.asset": lambda tc: _enablement(tc).asset,
+    "enablement.course": lambda tc: _enablement(tc).course,
+    "enablement.question": lambda tc: _enablement(tc).question,
+    "enablement.certification": lambda tc: _enablement(tc).certification,
+    "enablement.certificationaward": _enablement_award,
 }
 
 
