@@ -225,6 +225,8 @@ def test_an_unverified_address_is_verified_by_its_link_before_the_first_sign_in(
 
 
 def test_a_forgotten_password_is_reset_through_the_emailed_link(cast, mailoutbox):
+    # An invited person's address is unverified until they prove it; the emailed reset link proves it.
+    EmailAddress.objects.filter(user=cast.partner_user).update(verified=False)
     client = Client(HTTP_HOST=cast.host)
     client.post("/accounts/password/reset/", {"email": cast.partner_user.email})
     link = re.search(r"http://acme\.localhost(/accounts/password/reset/key/\S+)", mailoutbox[0].body).group(1)
@@ -236,6 +238,7 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(cast, mailoutbox
         {"password1": new_password, "password2": new_password},
     )
     assert response.status_code == 302
+    assert EmailAddress.objects.get(user=cast.partner_user).verified
     _, old = sign_in(cast.host, cast.partner_user.email)
     assert WRONG in old.content.decode()
     client, response = sign_in(cast.host, cast.partner_user.email, new_password)
