@@ -226,6 +226,8 @@ def test_an_unverified_address_is_verified_by_its_link_before_the_first_sign_in(
 
 def test_a_forgotten_password_is_reset_through_the_emailed_link(cast, mailoutbox):
     # An invited person's address is unverified until they prove it; the emailed reset link proves it.
+    from allauth.account.models import EmailAddress
+
     EmailAddress.objects.filter(user=cast.partner_user).update(verified=False)
     client = Client(HTTP_HOST=cast.host)
     client.post("/accounts/password/reset/", {"email": cast.partner_user.email})
