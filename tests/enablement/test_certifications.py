@@ -164,3 +164,14 @@ def test_the_certifications_page_lists_the_persons_certificates(cast, content):
     assert "Valid until" in body
     other = signed_in(cast.other_partner_user).get("/enablement/certifications/").content.decode()
     assert award.code not in other
+
+
+def test_the_reminder_speaks_the_tenants_language(cast, expiring, mailoutbox):
+    cast.tenant.default_language = "de"
+    cast.tenant.save(update_fields=["default_language"])
+    soon = timezone.now() + timedelta(days=20)
+    with tenant_scope(cast.tenant):
+        CertificationAward.objects.filter(pk=expiring.pk).update(expires_at=soon)
+    assert run_reminders(cast, timezone.now()) == 1
+    assert mailoutbox[0].subject == "[Acme] Ihr Zertifikat acme certified seller läuft in 20 Tagen ab"
+    assert "Bestehen Sie seine Kurse erneut" in mailoutbox[0].body

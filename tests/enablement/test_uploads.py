@@ -24,8 +24,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 def docx_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
+        for name, text in (("[Content_Types].xml", "<Types/>"), ("word/document.xml", "<w:document/>")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 
@@ -38,6 +38,7 @@ def docx_bytes() -> bytes:
         ("notes.txt", "Grüße aus Köln\n".encode(), "text/plain"),
         ("proposal.docx", docx_bytes(), uploads.BINARY_TYPES["docx"][0]),
     ],
+    ids=["pdf", "png", "csv", "txt", "docx"],
 )
 def test_it_accepts_allowed_files_whose_contents_match_their_name(name, data, content_type):
     checked = uploads.validate_upload(ContentFile(data, name=name))
@@ -57,6 +58,17 @@ def test_it_accepts_allowed_files_whose_contents_match_their_name(name, data, co
         ("tool.exe", b"MZ\x90\x00", "are not accepted"),
         ("noextension", b"hello", "are not accepted"),
         ("empty.pdf", b"", "empty"),
+    ],
+    ids=[
+        "html-as-pdf",
+        "pdf-as-png",
+        "script-in-csv",
+        "svg-in-txt",
+        "binary-txt",
+        "html",
+        "exe",
+        "no-extension",
+        "empty",
     ],
 )
 def test_it_refuses_disallowed_or_disguised_files_with_a_clear_message(name, data, says):
