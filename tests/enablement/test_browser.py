@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from enablement.models import Asset
+from onboarding import services as onboarding_services
+from onboarding.models import OnboardingTask, PlanTask, TaskKind, TaskStatus
 from partners.models import PartnerType, Tier
 from prm import events
 from prm.tenancy import tenant_scope
@@ -91,6 +93,21 @@ def test_gold_only_asset_and_a_passed_course_end_to_end(
     assert charlie.goto(portal_url(acme, f"/enablement/assets/{asset.public_id}/")).status == 404
     assert charlie.goto(portal_url(acme, f"/enablement/assets/{asset.public_id}/download")).status == 404
 
+    # Northwind's onboarding has a task that passing this course completes.
+    with tenant_scope(cast.tenant):
+        plan = onboarding_services.plan_for(acme.partner)
+        PlanTask.objects.create(
+            plan=plan,
+            position=99,
+            title="Pass the platform course",
+            kind=TaskKind.COURSE_PASSED,
+            course_ref=str(content.course.public_id),
+        )
+        onboarding_services.onboarding_start(partner=acme.partner, acting_user=None)
+        course_task = OnboardingTask.objects.get(
+            onboarding__partner=acme.partner, title="Pass the platform course"
+        )
+        assert course_task.status == TaskStatus.OPEN
     # Bob takes the course's quiz, passes, and sees his certificate.
     bob.goto(portal_url(acme, "/enablement/courses/"))
     bob.click(f"text={content.course.title}")
@@ -107,6 +124,9 @@ def test_gold_only_asset_and_a_passed_course_end_to_end(
     assert course_passed_events[0]["course_id"] == content.course.public_id
     assert course_passed_events[0]["user_id"] == cast.partner_user.pk
 
+    # ... and the onboarding task it names is done.
+    course_task.refresh_from_db()
+    assert course_task.status == TaskStatus.DONE
     # The share page works for anyone with the link.
     stranger = new_page()
     stranger.goto(bob.url)
