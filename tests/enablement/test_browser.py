@@ -1,6 +1,6 @@
 """The issue's walk-through in a browser: a manager uploads an asset for Gold resellers only; a Gold reseller
 sees and downloads it while a Silver reseller gets a 404; a partner user passes a course's quiz, sees the
-certificate, and course_passed is sent (onboarding, which completes its task on it, listens elsewhere)."""
+certificate, course_passed is sent, and the onboarding task that names the course is done."""
 
 from __future__ import annotations
 
