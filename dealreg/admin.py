@@ -16,7 +16,7 @@ from dealreg.models import (
     DealStatus,
     ExtensionRequest,
 )
-from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 
 
 @admin.register(DealRegSettings, site=tenant_admin_site)
@@ -50,48 +50,30 @@ class CustomerAccountAdmin(TenantModelAdmin):
     readonly_fields = ["public_id", "normalized_name", "normalized_domain", "created_at", "updated_at"]
 
 
-class ConflictInline(admin.TabularInline):
+class ConflictInline(ReadOnlyInline):
     model = DealConflict
     fk_name = "deal"
     fields = ["kind", "score", "other_deal", "other_partner", "customer_account"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("other_deal__partner", "customer_account")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("partner"))
     def other_partner(self, obj):
         return obj.other_deal.partner.name if obj.other_deal else "—"
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInline):
     model = DealEvent
     fields = ["created_at", "kind", "actor", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(ReadOnlyInline):
     model = DealAttachment
     fields = ["name", "extension", "size", "uploaded_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReasonForm(forms.Form):

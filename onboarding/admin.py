@@ -12,7 +12,7 @@ from onboarding.models import (
     PlanTask,
     TaskStatus,
 )
-from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 from prm.models import STAFF_ROLES, Role
 
 
@@ -74,26 +74,14 @@ class OnboardingSettingsAdmin(TenantAdminOnly):
         return False
 
 
-class OnboardingTaskInline(admin.TabularInline):
+class OnboardingTaskInline(ReadOnlyInline):
     """A partner's tasks; they move through the services (ticks, events, sign-offs) only."""
 
     model = OnboardingTask
     fields = ["title", "kind", "due_at", "status", "ticked_at", "ticked_by", "completed_at", "completed_by"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("ticked_by", "completed_by")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True
 
 
 @admin.register(Onboarding, site=tenant_admin_site)

@@ -23,7 +23,7 @@ from partners.models import (
     StageChange,
     Tier,
 )
-from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 
 
 class PartnerMembershipInline(admin.TabularInline):
@@ -48,28 +48,15 @@ class PartnerMembershipInline(admin.TabularInline):
         return obj.membership.get_role_display()
 
 
-class StageChangeInline(admin.TabularInline):
+class StageChangeInline(ReadOnlyInline):
     """The partner's lifecycle history; written by services only, never edited."""
 
     model = StageChange
     fields = ["changed_at", "from_stage", "to_stage", "reason", "acting_user"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("lifecycle history")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("acting_user")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # Whoever may open the partner (the parent admin decides by role) may read its history.
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Partner, site=tenant_admin_site)
@@ -352,24 +339,12 @@ class IdealPartnerCriterionAdmin(TenantAdminOnly):
         services.applications_rescore_pending()
 
 
-class AgreementAcceptanceInline(admin.TabularInline):
+class AgreementAcceptanceInline(ReadOnlyInline):
     model = AgreementAcceptance
     fields = ["partner", "user", "typed_name", "accepted_at", "ip_address", "user_agent"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("partner", "user")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ProgramAgreement, site=tenant_admin_site)

@@ -157,3 +157,27 @@ class TenantAdminOnly(TenantModelAdmin):
     """For the tenant's own settings and people: channel managers may look, tenant admins may edit."""
 
     editor_roles = frozenset({Role.TENANT_ADMIN})
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A record's history or attachments shown on its parent's page: written by services only, so nobody
+    adds, changes or deletes rows here, and whoever may open the parent (its admin decides, by role) reads
+    them. Set `fields`; they are all read-only."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
