@@ -157,6 +157,10 @@ class TierChangeInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("from_tier", "to_tier", "changed_by")
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Whoever may open the partner (the parent admin decides by role) may read its tier history.
+        return True
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -551,6 +555,9 @@ class ProofInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

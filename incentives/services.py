@@ -475,7 +475,13 @@ def mdf_claim_submit(
         request=request, amount=amount, note=(note or "").strip(), submitted_by=acting_user
     )
     for upload, info in checked:
-        proof = MdfProof(claim=claim, name=info.original_name, content_type=info.content_type, size=info.size)
+        proof = MdfProof(
+            tenant=claim.tenant,
+            claim=claim,
+            name=info.original_name,
+            content_type=info.content_type,
+            size=info.size,
+        )
         proof.file.save(f"proof.{info.extension}", upload, save=False)
         proof.save()
     return claim
