@@ -407,6 +407,7 @@ class MdfRequest(TenantOwnedModel):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("requested by"),
@@ -460,6 +461,7 @@ class MdfClaim(TenantOwnedModel):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("submitted by"),

@@ -637,7 +637,6 @@ class PartnerTierFactory(PartnerFactory):
 class IncentiveSettingsFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IncentiveSettings
-        django_get_or_create = ["tenant"]
 
     tenant = factory.SubFactory(TenantFactory)
 
