@@ -405,7 +405,9 @@ def _locked_request(request: MdfRequest) -> MdfRequest:
 
 
 @transaction.atomic
-def mdf_request_approve(*, request: MdfRequest, acting_user: User, reason: str = "") -> MdfRequest:
+def mdf_request_approve(
+    *, request: MdfRequest, acting_user: User, reason: str = "", notify: bool = True
+) -> MdfRequest:
     """Approve a request: its amount is held on the quarter's budget. The budget row is locked first, so two
     approvals at once cannot together hold more than the allowance."""
     budget = MdfBudget.objects.select_for_update().get(pk=request.budget_id)
@@ -423,7 +425,8 @@ def mdf_request_approve(*, request: MdfRequest, acting_user: User, reason: str =
     request.decision_reason = reason.strip()
     request.claim_by = timezone.localdate() + timedelta(days=IncentiveSettings.current().mdf_expiry_days)
     request.save()
-    _notify(emails.mdf_decided, request)
+    if notify:
+        _notify(emails.mdf_decided, request)
     return request
 
 
@@ -488,7 +491,9 @@ def mdf_claim_submit(
 
 
 @transaction.atomic
-def mdf_claim_approve(*, claim: MdfClaim, acting_user: User, reason: str = "") -> LedgerEntry:
+def mdf_claim_approve(
+    *, claim: MdfClaim, acting_user: User, reason: str = "", notify: bool = True
+) -> LedgerEntry:
     """Approve a claim: it posts to the ledger, and what the activity did not use goes back to the budget.
     A claim is approved once; a second approval says so and writes nothing."""
     claim = MdfClaim.objects.select_for_update().get(pk=claim.pk)
@@ -515,7 +520,8 @@ def mdf_claim_approve(*, claim: MdfClaim, acting_user: User, reason: str = "") -
         memo=_("MDF: %(activity)s") % {"activity": request.title},
         created_by=acting_user,
     )
-    _notify(emails.mdf_claim_decided, request)
+    if notify:
+        _notify(emails.mdf_claim_decided, request)
     return entry
 
 
