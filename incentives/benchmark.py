@@ -28,7 +28,7 @@ from dealreg.models import Deal, DealStatus
 from incentives import services
 from incentives.models import TierEvaluation
 from onboarding.models import Onboarding
-from partners.models import Partner, PartnerType, Region, Stage
+from partners.models import Partner, PartnerType, Region, Stage, Tier
 from prm import services as core_services
 from prm.models import Tenant
 from prm.tenancy import tenant_scope, unscoped_across_tenants
@@ -70,6 +70,8 @@ def run(*, partners: int, deals: int, say: Callable[[str], None]) -> Figures:
 def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str], None]) -> None:
     rng = random.Random(2026)
     partner_type = PartnerType.objects.get(slug="reseller")
+    # Partners spread over the four default tiers, so the evaluation finds upgrades, downgrades and stays.
+    tiers = list(Tier.objects.order_by("rank"))
     now = timezone.now()
     with pgtrigger.ignore(), transaction.atomic():
         say(f"inserting {partners:,} partners")
@@ -83,6 +85,7 @@ def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str]
                     country="US",
                     region=Region.NORTH_AMERICA,
                     stage=Stage.ACTIVE,
+                    tier=tiers[n % len(tiers)],
                 )
                 for n in range(partners)
             ),
@@ -124,7 +127,6 @@ def _remove(tenant: Tenant) -> None:
     """Delete the throwaway tenant and everything it owns (deals and partners first: they are protected).
 
     Plain DELETEs: Django's delete() would load and signal 200,000 deals one by one."""
-    db.close_if_unusable_or_obsolete()
     tables = [
         TierEvaluation._meta.db_table,
         "crm_sync_outboxentry",

@@ -58,10 +58,10 @@ class Numbers:
     agreement_current: bool = False
 
 
-def won_deals_by_partner(*, since: datetime) -> dict[int, tuple[Decimal, int]]:
-    """Partner id -> (won revenue, deals won) for deals won since `since`, in one grouped query."""
+def won_deals_by_partner(*, since: datetime, until: datetime) -> dict[int, tuple[Decimal, int]]:
+    """Partner id -> (won revenue, deals won) for deals won from `since` to `until`, in one grouped query."""
     rows = (
-        Deal.objects.filter(status=DealStatus.WON, closed_at__gte=since)
+        Deal.objects.filter(status=DealStatus.WON, closed_at__gte=since, closed_at__lte=until)
         .values("partner_id")
         .annotate(revenue=Sum("amount"), deals=Count("id"))
         .order_by()
@@ -93,7 +93,7 @@ def partner_numbers(partners=None, *, now: datetime | None = None) -> dict[int, 
     now = now or timezone.now()
     queryset = Partner.objects.in_program() if partners is None else partners
     rows = _with_status_flags(queryset).values_list("pk", "onboarding_done", "agreement_id", "agreement_ok")
-    deals = won_deals_by_partner(since=now - timedelta(days=TRAILING_DAYS))
+    deals = won_deals_by_partner(since=now - timedelta(days=TRAILING_DAYS), until=now)
     certified = certified_people_counts(None if partners is None else partners, moment=now)
     numbers = {}
     for pk, onboarding_done, agreement_id, agreement_ok in rows:

@@ -1008,7 +1008,7 @@ def seed_incentives(spec: DemoTenant) -> None:
 
     from dealreg.models import Deal, DealStatus
     from incentives import services as incentive_services
-    from incentives.models import MdfRequest
+    from incentives.models import MdfRequest, TierEvaluation
 
     incentive_services.tier_rules_add_defaults()
     for deal in Deal.objects.filter(status=DealStatus.WON).order_by("pk"):
@@ -1045,4 +1045,8 @@ def seed_incentives(spec: DemoTenant) -> None:
             ends_on=today + datetime.timedelta(days=30),
             acting_user=admin,
         )
+    # The nightly evaluation has run for months: partners that have been below their tier since then are
+    # past the grace period, so their downgrades are recommended.
+    if not TierEvaluation.objects.exists():
+        incentive_services.tiers_evaluate(now=timezone.now() - datetime.timedelta(days=100))
     incentive_services.tiers_evaluate()

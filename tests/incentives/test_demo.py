@@ -9,7 +9,15 @@ import pytest
 from django.core.management import call_command
 
 from dealreg.models import Deal, DealStatus
-from incentives.models import EntryKind, LedgerEntry, MdfRequest, MdfStatus, TierEvaluation, TierRule
+from incentives.models import (
+    EntryKind,
+    LedgerEntry,
+    MdfRequest,
+    MdfStatus,
+    Recommendation,
+    TierEvaluation,
+    TierRule,
+)
 from partners.models import Partner
 from prm.models import Tenant
 from prm.tenancy import tenant_scope
@@ -29,3 +37,4 @@ def test_the_demo_seeds_rules_rebates_mdf_and_an_evaluation_once_per_tenant():
             statuses = sorted(MdfRequest.objects.values_list("status", flat=True))
             assert statuses == sorted([MdfStatus.PAID, MdfStatus.REQUESTED])
             assert TierEvaluation.objects.count() == Partner.objects.in_program().count()
+            assert TierEvaluation.objects.filter(recommendation=Recommendation.DOWNGRADE).exists()

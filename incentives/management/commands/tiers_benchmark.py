@@ -31,5 +31,6 @@ class Command(BaseCommand):
         self.stdout.write(f"won deals:            {figures.deals:,}")
         self.stdout.write(f"evaluation time:      {figures.seconds:.2f} s")
         self.stdout.write(
-            f"recommended:          {summary.upgrades:,} upgrades, {summary.downgrades:,} downgrades"
+            f"recommended:          {summary.upgrades:,} upgrades, {summary.downgrades:,} downgrades "
+            f"({summary.in_grace:,} below their tier, within the grace period)"
         )
