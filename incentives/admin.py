@@ -602,10 +602,6 @@ class MdfClaimAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("proofs")
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        # The change page shows the claim and its proofs; nothing on it is editable.
-        return obj is not None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
-
     @admin.display(description=_("partner"))
     def partner(self, obj):
         return obj.request.partner

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from dealreg.models import Deal, DealStatus
 from incentives import services
-from incentives.models import TierEvaluation
+from incentives.models import TierEvaluation, TierRule
 from onboarding.models import Onboarding
 from partners.models import Partner, PartnerType, Region, Stage, Tier
 from prm import services as core_services
@@ -72,6 +72,8 @@ def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str]
     partner_type = PartnerType.objects.get(slug="reseller")
     # Partners spread over the four default tiers, so the evaluation finds upgrades, downgrades and stays.
     tiers = list(Tier.objects.order_by("rank"))
+    # The throwaway program has no courses: its rules ask no certificates, so revenue and deals decide.
+    TierRule.objects.update(min_certified_people=0)
     now = timezone.now()
     with pgtrigger.ignore(), transaction.atomic():
         say(f"inserting {partners:,} partners")

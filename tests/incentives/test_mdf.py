@@ -226,3 +226,28 @@ def test_a_partner_asks_for_funds_and_claims_them_through_the_pages(cast, allowa
     assert carol.get(f"/incentives/proofs/{proof_row.public_id}/").status_code == 404
     outsider = client_for(cast.outsider, host="globex.localhost")
     assert outsider.get(f"/incentives/mdf/{request.public_id}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_managers_decide_in_the_admin_and_a_second_claim_approval_says_so(cast, allowance):
+    request = ask(cast, "2000")
+    manager = client_for(cast.manager)
+    manager.post(
+        "/admin/incentives/mdfrequest/",
+        {"action": "approve", "_selected_action": [request.pk], "apply": "1", "reason": ""},
+    )
+    request = MdfRequest.objects.get(pk=request.pk)
+    assert request.status == MdfStatus.APPROVED
+    claim = services.mdf_claim_submit(
+        request=request, amount=Decimal("1500"), note="", files=[proof()], acting_user=cast.partner_admin
+    )
+    page = manager.get(f"/admin/incentives/mdfclaim/{claim.pk}/change/").content.decode()
+    assert "invoice.pdf" in page
+    for _ in range(2):
+        response = manager.post(
+            "/admin/incentives/mdfclaim/",
+            {"action": "approve", "_selected_action": [claim.pk], "apply": "1", "reason": ""},
+            follow=True,
+        )
+    assert "This claim was approved already." in response.content.decode()
+    assert LedgerEntry.objects.filter(mdf_claim=claim).count() == 1
