@@ -417,6 +417,7 @@ def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
             )
     seed_enablement(tenant)
     seed_deals(spec)
+    seed_incentives(spec)
 
 
 def seed_deals(spec: DemoTenant) -> None:
@@ -991,3 +992,61 @@ def seed_enablement(tenant: Tenant) -> None:
         enablement_services.quiz_attempt_submit(
             attempt=attempt, answers=answers, acting_user=first.membership.user
         )
+
+
+# --- incentives ------------------------------------------------------------------------------------------
+
+
+def seed_incentives(spec: DemoTenant) -> None:
+    """incentives: tier rules and benefits, the rebates of the demo's won deals, an MDF request paid through a
+    claim with a proof and one waiting for the manager, and an evaluation so recommendations show."""
+    import datetime
+    from decimal import Decimal
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from dealreg.models import Deal, DealStatus
+    from incentives import services as incentive_services
+    from incentives.models import MdfRequest, TierEvaluation
+
+    incentive_services.tier_rules_add_defaults()
+    for deal in Deal.objects.filter(status=DealStatus.WON).order_by("pk"):
+        incentive_services.rebate_accrue(deal=deal)
+    manager = User.objects.get(email__iexact=spec.manager.email)
+    first = next((p for p in spec.partners if p.people and p.tier in ("gold", "platinum")), None)
+    if first is not None and not MdfRequest.objects.exists():
+        partner = Partner.objects.get(name=first.name)
+        admin = User.objects.get(email__iexact=first.people[0].email)
+        today = timezone.localdate()
+        paid = incentive_services.mdf_request_submit(
+            partner=partner,
+            title="Customer roadshow",
+            description="Three half-day sessions with customers in our region.",
+            amount=Decimal("3000"),
+            starts_on=today,
+            ends_on=today,
+            acting_user=admin,
+        )
+        paid = incentive_services.mdf_request_approve(
+            request=paid, acting_user=manager, reason="Good fit.", notify=False
+        )
+        proof = SimpleUploadedFile("roadshow-invoice.pdf", render_pdf("Roadshow invoice"), "application/pdf")
+        claim = incentive_services.mdf_claim_submit(
+            request=paid, amount=Decimal("2750"), note="Venue and catering.", files=[proof], acting_user=admin
+        )
+        incentive_services.mdf_claim_approve(claim=claim, acting_user=manager, notify=False)
+        incentive_services.mdf_request_submit(
+            partner=partner,
+            title="Webinar series",
+            description="Four webinars on migrating to the cloud.",
+            amount=Decimal("2000"),
+            starts_on=today,
+            ends_on=today + datetime.timedelta(days=30),
+            acting_user=admin,
+        )
+    # The nightly evaluation has run for months: partners that have been below their tier since then are
+    # past the grace period, so their downgrades are recommended.
+    if not TierEvaluation.objects.exists():
+        incentive_services.tiers_evaluate(now=timezone.now() - datetime.timedelta(days=100))
+    incentive_services.tiers_evaluate()

@@ -270,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enablement.tasks.certification_reminders_all",
         "schedule": 24 * 3600.0,
     },
+    # incentives: evaluate every partner's tier and expire unclaimed MDF approvals, nightly.
+    "incentives-nightly": {
+        "task": "incentives.tasks.incentives_nightly_all",
+        "schedule": float(env("PRM_INCENTIVES_INTERVAL", "86400")),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env("PRM_BEAT_SCHEDULE", str(BASE_DIR / ".prm" / "celerybeat-schedule"))
 PRM_TASK_MAX_DELIVERIES = int(env("PRM_TASK_MAX_DELIVERIES", "3"))

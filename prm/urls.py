@@ -19,6 +19,7 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("deals/", include("dealreg.urls")),
     path("enablement/", include("enablement.urls")),
+    path("incentives/", include("incentives.urls")),
     path("admin/", tenant_admin_site.urls),
 ]
 

@@ -607,3 +607,139 @@ class CertificationAwardFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     issued_at = factory.LazyFunction(_timezone.now)
     expires_at = factory.LazyAttribute(lambda o: o.issued_at + _timedelta(days=365))
+
+
+# --- incentives ------------------------------------------------------------------------------------------
+from datetime import date as _date  # noqa: E402
+from decimal import Decimal as _Decimal  # noqa: E402
+
+from incentives.models import (  # noqa: E402
+    EntryKind,
+    IncentiveSettings,
+    LedgerEntry,
+    MdfBudget,
+    MdfClaim,
+    MdfProof,
+    MdfRequest,
+    PartnerTier,
+    PayoutStatement,
+    TierChange,
+    TierEvaluation,
+    TierRule,
+)
+
+
+class PartnerTierFactory(PartnerFactory):
+    class Meta:
+        model = PartnerTier
+
+
+class IncentiveSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IncentiveSettings
+
+    tenant = factory.SubFactory(TenantFactory)
+
+
+class TierRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    tier = factory.SubFactory(TierFactory, tenant=factory.SelfAttribute("..tenant"))
+    min_won_revenue = _Decimal("10000")
+    rebate_percent = _Decimal("3")
+    mdf_allowance = _Decimal("5000")
+
+
+class TierEvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierEvaluation
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class TierChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TierChange
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    to_tier = factory.SubFactory(TierFactory, tenant=factory.SelfAttribute("..tenant"))
+    reason = "Met the criteria."
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LedgerEntry
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = EntryKind.CORRECTION
+    amount = _Decimal("100")
+    currency = "USD"
+    entry_date = factory.LazyFunction(_date.today)
+    memo = "Correction"
+
+
+class PayoutStatementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PayoutStatement
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    period_start = factory.LazyFunction(lambda: _date.today().replace(day=1))
+    period_end = factory.LazyFunction(_date.today)
+    currency = "USD"
+
+
+class MdfBudgetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MdfBudget
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    period_start = factory.LazyFunction(
+        lambda: _date(_date.today().year, 3 * ((_date.today().month - 1) // 3) + 1, 1)
+    )
+    period_end = factory.LazyAttribute(lambda o: o.period_start + _timedelta(days=89))
+    allowance = _Decimal("5000")
+
+
+class MdfRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MdfRequest
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    budget = factory.SubFactory(
+        MdfBudgetFactory, tenant=factory.SelfAttribute("..tenant"), partner=factory.SelfAttribute("..partner")
+    )
+    title = factory.Sequence(lambda n: f"Webinar {n}")
+    description = "A customer webinar."
+    amount = _Decimal("1000")
+    currency = "USD"
+    starts_on = factory.LazyFunction(_date.today)
+    ends_on = factory.LazyFunction(_date.today)
+
+
+class MdfClaimFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MdfClaim
+
+    tenant = factory.SubFactory(TenantFactory)
+    request = factory.SubFactory(MdfRequestFactory, tenant=factory.SelfAttribute("..tenant"))
+    amount = _Decimal("900")
+
+
+class MdfProofFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MdfProof
+
+    tenant = factory.SubFactory(TenantFactory)
+    claim = factory.SubFactory(MdfClaimFactory, tenant=factory.SelfAttribute("..tenant"))
+    file = factory.django.FileField(filename="invoice.pdf", data=b"%PDF-1.4 invoice")
+    name = "invoice.pdf"
+    content_type = "application/pdf"
+    size = 16

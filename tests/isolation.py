@@ -392,3 +392,126 @@ ADMIN_OBJECTS.update(
         "dealreg.extensionrequest": sample_extension,
     }
 )
+
+
+# --- incentives: tiers, the ledger, payout statements, MDF -------------------------------------------------
+
+
+def sample_mdf_claim(tc):
+    """An approved MDF request of the tenant's partner, claimed with a PDF proof (through the services)."""
+    import datetime
+    from decimal import Decimal
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incentives import selectors as incentive_selectors
+    from incentives import services as incentive_services
+    from incentives.models import MdfBudget, MdfClaim
+
+    claim = MdfClaim.objects.filter(request__partner=tc.partner).first()
+    if claim is not None:
+        return claim
+    today = datetime.date.today()
+    start, end = incentive_selectors.quarter_of(today)
+    MdfBudget.objects.get_or_create(
+        partner=tc.partner, period_start=start, defaults={"period_end": end, "allowance": Decimal("5000")}
+    )
+    mdf = incentive_services.mdf_request_submit(
+        partner=tc.partner,
+        title="Sample webinar",
+        description="A webinar for customers.",
+        amount=Decimal("1000"),
+        starts_on=today,
+        ends_on=today,
+        acting_user=tc.partner_admin,
+    )
+    mdf = incentive_services.mdf_request_approve(request=mdf, acting_user=tc.manager)
+    proof = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4\n%sample invoice\n", content_type="application/pdf")
+    return incentive_services.mdf_claim_submit(
+        request=mdf, amount=Decimal("900"), note="", files=[proof], acting_user=tc.partner_admin
+    )
+
+
+def sample_tier_change(tc):
+    from incentives import services as incentive_services
+    from incentives.models import TierChange
+    from partners.models import Tier
+
+    change = TierChange.objects.filter(partner=tc.partner).first()
+    if change is None:
+        tier = Tier.objects.exclude(pk=tc.partner.tier_id).order_by("rank").last()
+        change = incentive_services.partner_move_tier(
+            partner=tc.partner, to_tier=tier, reason="Sample move.", acting_user=tc.manager
+        )
+    return change
+
+
+def sample_ledger_entry(tc):
+    from decimal import Decimal
+
+    from incentives import services as incentive_services
+    from incentives.models import LedgerEntry
+
+    return LedgerEntry.objects.filter(partner=tc.partner).first() or incentive_services.ledger_correct(
+        partner=tc.partner, amount=Decimal("10"), memo="Sample correction.", acting_user=tc.tenant_admin
+    )
+
+
+def sample_statement(tc):
+    import datetime
+
+    from incentives import services as incentive_services
+    from incentives.models import PayoutStatement
+
+    today = datetime.date.today()
+    return PayoutStatement.objects.filter(partner=tc.partner).first() or incentive_services.statement_create(
+        partner=tc.partner, period_start=today.replace(day=1), period_end=today, acting_user=tc.tenant_admin
+    )
+
+
+def sample_evaluation(tc):
+    from incentives import services as incentive_services
+    from incentives.models import TierEvaluation
+
+    if not TierEvaluation.objects.filter(partner=tc.partner).exists():
+        incentive_services.tiers_evaluate()
+    return TierEvaluation.objects.get(partner=tc.partner)
+
+
+URLS.update(
+    {
+        "incentives:tier": Case(),
+        "incentives:partner_tier": Case(
+            kwargs=lambda tc: {"slug": tc.partner.slug}, roles=STAFF_ROLES | PARTNER_ROLES
+        ),
+        "incentives:mdf_new": Case(roles=PARTNER_ROLES),
+        "incentives:mdf_detail": Case(
+            kwargs=lambda tc: {"public_id": sample_mdf_claim(tc).request.public_id}
+        ),
+        # POST only: a GET is refused (405) after the access check, so outsiders still get a 404.
+        "incentives:mdf_claim": Case(
+            kwargs=lambda tc: {"public_id": sample_mdf_claim(tc).request.public_id}, roles=frozenset()
+        ),
+        "incentives:proof_download": Case(
+            kwargs=lambda tc: {"public_id": sample_mdf_claim(tc).proofs.first().public_id}
+        ),
+    }
+)
+ADMIN_OBJECTS.update(
+    {
+        "incentives.incentivesettings": lambda tc: __import__(
+            "incentives.models"
+        ).models.IncentiveSettings.current(),
+        "incentives.tierrule": lambda tc: __import__("incentives.models").models.TierRule.objects.first(),
+        "incentives.partnertier": lambda tc: __import__("incentives.models").models.PartnerTier.objects.get(
+            pk=tc.partner.pk
+        ),
+        "incentives.tierevaluation": sample_evaluation,
+        "incentives.tierchange": sample_tier_change,
+        "incentives.ledgerentry": sample_ledger_entry,
+        "incentives.payoutstatement": sample_statement,
+        "incentives.mdfbudget": lambda tc: sample_mdf_claim(tc).request.budget,
+        "incentives.mdfrequest": lambda tc: sample_mdf_claim(tc).request,
+        "incentives.mdfclaim": sample_mdf_claim,
+    }
+)
