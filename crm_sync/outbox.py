@@ -28,6 +28,7 @@ import csv
 import io
 import json
 import random
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ BULK_JOB_SIZE = 10_000  # records per Bulk API 2.0 job
 PAUSE_FOR = timedelta(minutes=15)
 BACKOFF_CAP = 15 * 60.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
+CRM_ONLY_NOTE = "A read-only copy of a CRM record; never sent back."
 DELETED_NOTE = "Deleted in the portal; deletes are not mirrored to the CRM yet."
 PARENT_NOT_SENT = "Waiting for its parent record, which failed in the same drain."
 
@@ -272,13 +274,22 @@ def _mappings(tenant: Tenant) -> dict[str, dict[str, str]]:
     return mappings
 
 
+def _is_uuid(value: Any) -> bool:
+    """Whether a reference value is a portal public id (sent by external ID), not a CRM Id (sent as is)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _record_values(declared: registry.Mirror, record: models.Model, fields: dict[str, str]) -> dict:
     """The upsert body of one record; the parent reference goes by the parent's external ID."""
     values = declared.values(record, fields)
     if declared.parent:
         parent = registry.get(declared.parent)
         reference = f"{parent.crm_object}Id"
-        if values.get(reference) is not None:
+        if values.get(reference) is not None and _is_uuid(values[reference]):
             values[parent.crm_object] = {parent.external_id_field: str(values.pop(reference))}
     body = json.loads(json.dumps(values, cls=DjangoJSONEncoder))
     return {"attributes": {"type": declared.crm_object}, **body}
@@ -308,6 +319,10 @@ def _send_batch(
                 record = records.get(entry.record_id)
                 if record is None:
                     _mark_sent([entry], claim_time, note=DELETED_NOTE)
+                    pending.remove(entry)
+                    continue
+                if declared.crm_only is not None and declared.crm_only(record):
+                    _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
                     pending.remove(entry)
                     continue
                 try:
@@ -418,6 +433,9 @@ def _send_bulk_job(
         record = records.get(entry.record_id)
         if record is None:
             _mark_sent([entry], claim_time, note=DELETED_NOTE)
+            continue
+        if declared.crm_only is not None and declared.crm_only(record):
+            _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
             continue
         try:
             body = _record_values(declared, record, fields)
