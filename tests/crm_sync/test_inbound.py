@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from crm_sync import inbound, outbox
-from crm_sync.models import MirrorLink, OutboxEntry, OutboxState, Resolution, Watermark, Winner
+from crm_sync.models import DriftRun, MirrorLink, OutboxEntry, OutboxState, Resolution, Watermark, Winner
 from dealreg import services
 from dealreg.models import AccountSource, CustomerAccount, Deal, DealEvent, DealEventKind, DealStatus
 from prm.tenancy import tenant_scope
@@ -207,3 +209,57 @@ def test_faults_delay_the_inbound_sync_without_losing_a_change(cast, acme_crm, e
     assert poll(cast).applied == 1
     with tenant_scope(cast.tenant):
         assert Deal.objects.get(pk=deal.pk).status == DealStatus.LOST
+
+
+def verify_command(cast, *args) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("crm_verify", "--tenant", cast.tenant.slug, *args, stdout=out, stderr=err)
+    except CommandError as failure:
+        return failure.returncode, out.getvalue() + str(failure)
+    return 0, out.getvalue()
+
+
+def test_crm_verify_reports_no_drift_for_a_mirror_in_step(cast, acme_crm, emulator):
+    approved_deal(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+
+    code, output = verify_command(cast)
+
+    assert code == 0, output
+    assert "No drift." in output
+    with tenant_scope(cast.tenant):
+        assert DriftRun.objects.get().drift_count == 0
+
+
+def test_crm_verify_prints_drift_by_field_exits_non_zero_and_fix_repairs_it(cast, acme_crm, emulator, sf):
+    deal = approved_deal(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    crm_id = opportunity(emulator, deal)["Id"]
+    # Behind the inbound sync's back (no poll runs): a portal-owned field and a shared one changed in the CRM.
+    sf.Opportunity.update(crm_id, {"Name": "Edited in the CRM", "Amount": 7})
+
+    code, output = verify_command(cast, "--object", "dealreg.deal")
+
+    assert code == 1
+    assert "dealreg.deal → Opportunity: 2 differing" in output
+    assert "Name (to_crm): 1" in output and "Amount (both): 1" in output
+    assert f"{deal.public_id}: portal '{deal.name}', CRM 'Edited in the CRM'" in output
+
+    code, output = verify_command(cast, "--object", "dealreg.deal", "--fix")
+    assert code == 1 and "1 queued for the CRM, 1 applied from it" in output
+    outbox.outbox_drain(tenant=cast.tenant)
+    code, output = verify_command(cast)
+    assert code == 0, output
+    with tenant_scope(cast.tenant):
+        assert Deal.objects.get(pk=deal.pk).amount == Decimal("7.00")
+        assert [run.drift_count for run in DriftRun.objects.order_by("ran_at")] == [2, 2, 0]
+    assert opportunity(emulator, deal)["Name"] == deal.name
+
+
+def test_crm_verify_names_an_unknown_object_and_tenant(cast, acme_crm):
+    code, output = verify_command(cast, "--object", "nope.nothing")
+    assert code == 1 and "Unknown object 'nope.nothing'" in output
+    with pytest.raises(CommandError, match="Unknown tenant"):
+        call_command("crm_verify", "--tenant", "no-such-tenant")
