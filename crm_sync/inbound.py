@@ -334,6 +334,9 @@ def apply_record(
     )
     link.crm_id, link.crm_modstamp, link.unlinked_at = row["Id"], stamp, None
     own = [m for m in mappings.get(declared.key, []) if m.direction in (Direction.FROM_CRM, Direction.BOTH)]
+    link.crm_values = {
+        m.crm_field: row[m.crm_field] for m in own if m.direction == Direction.BOTH and m.crm_field in row
+    }
     differing = [
         m
         for m in own

@@ -246,6 +246,9 @@ class MirrorLink(TenantOwnedModel):
     flag = models.TextField(_("refused CRM value"), blank=True)
     flagged_at = models.DateTimeField(_("flagged"), null=True, blank=True)
     unlinked_at = models.DateTimeField(_("deleted in the CRM"), null=True, blank=True)
+    # The CRM's values of the record's shared fields as the portal last knew them (sent or read): a CRM
+    # value different from these was written by a CRM user since.
+    crm_values = models.JSONField(_("shared values last known in the CRM"), default=dict, blank=True)
 
     class Meta:
         ordering = ["object_key", "record_id"]

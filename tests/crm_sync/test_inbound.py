@@ -263,3 +263,26 @@ def test_crm_verify_names_an_unknown_object_and_tenant(cast, acme_crm):
     assert code == 1 and "Unknown object 'nope.nothing'" in output
     with pytest.raises(CommandError, match="Unknown tenant"):
         call_command("crm_verify", "--tenant", "no-such-tenant")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_later_crm_write_of_a_shared_field_is_not_overwritten_by_an_earlier_portal_edit_in_flight(
+    cast, acme_crm, emulator, sf
+):
+    deal = approved_deal(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    with tenant_scope(cast.tenant):  # the portal edits first, and its row waits for the drain
+        Deal.objects.filter(pk=deal.pk).update(amount=Decimal("500"), description="from the portal")
+    sf.Opportunity.update(opportunity(emulator, deal)["Id"], {"Amount": 600})  # then a CRM user, later
+
+    outbox.outbox_drain(tenant=cast.tenant)  # the drain sees the later CRM write and keeps it
+    poll(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+
+    crm = opportunity(emulator, deal)
+    assert (crm["Amount"], crm["Description"]) == (600, "from the portal")
+    with tenant_scope(cast.tenant):
+        assert Deal.objects.get(pk=deal.pk).amount == Decimal("600.00")
+        assert list(Resolution.objects.values_list("crm_field", "winner")) == [("Amount", Winner.CRM)]
+    assert poll(cast).applied == 0
