@@ -334,6 +334,7 @@ def apply_record(
     )
     link.crm_id, link.crm_modstamp, link.unlinked_at = row["Id"], stamp, None
     own = [m for m in mappings.get(declared.key, []) if m.direction in (Direction.FROM_CRM, Direction.BOTH)]
+    known = dict(link.crm_values or {})  # the shared values the CRM held when the portal last synced
     link.crm_values = {
         m.crm_field: row[m.crm_field] for m in own if m.direction == Direction.BOTH and m.crm_field in row
     }
@@ -358,7 +359,11 @@ def apply_record(
     values: dict[str, Any] = {}
     for mapping in differing:
         crm_value = row[mapping.crm_field]
-        if mapping.direction == Direction.BOTH and unsent is not None:
+        portal_now = portal_value(record, mapping.portal_field)
+        portal_changed = mapping.crm_field not in known or not same(
+            declared, mapping.crm_field, portal_now, known[mapping.crm_field]
+        )
+        if mapping.direction == Direction.BOTH and unsent is not None and portal_changed:
             winner = Winner.PORTAL if unsent.changed_at > stamp else Winner.CRM
             Resolution.objects.create(
                 tenant=record.tenant,

@@ -462,6 +462,9 @@ def shared_guard(
                 continue  # the CRM still holds what the portal knew: no CRM write to weigh
             if inbound.same(declared, name, body[name], row.get(name)):
                 continue
+            if inbound.same(declared, name, body[name], link.crm_values.get(name)):
+                body[name] = row.get(name)  # only the CRM changed this field: keep its value
+                continue
             winner = Winner.CRM if stamp >= entry.changed_at else Winner.PORTAL
             Resolution.objects.create(
                 tenant_id=entry.tenant_id,
