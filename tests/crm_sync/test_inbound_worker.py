@@ -83,8 +83,8 @@ def test_soak_random_edits_on_both_sides_under_faults_end_in_step_with_the_last_
     deals, from the portal and directly in the CRM, with a tenth of the CRM's calls failing, rows locked and
     sessions expiring; a fifth of them are conflicts (the same field edited in the CRM, then in the portal,
     before either is mirrored; the other order is test_inbound's in-flight test). Each deal is edited again
-    once its last edit has reached the other side, while the other deals' edits are in flight. Then quiet: crm_verify finds no drift, and every field holds
-    its last writer's value on both sides."""
+    once its last edit has reached the other side, while the other deals' edits are in flight. Then quiet:
+    crm_verify finds no drift, and every field holds its last writer's value on both sides."""
     from crm_sync import verify
     from crm_sync.models import OutboxEntry, OutboxState
 
