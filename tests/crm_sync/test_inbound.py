@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from crm_sync import inbound, outbox
 from crm_sync.models import DriftRun, MirrorLink, OutboxEntry, OutboxState, Resolution, Watermark, Winner
@@ -20,6 +21,9 @@ from tests.dealreg.conftest import register
 pytestmark = pytest.mark.django_db
 
 EXT = "PRM_External_Id__c"
+# The sync-status page: session, user, membership, tenant and the outbox counts, then one per list of the
+# inbound half and one per mirrored object naming flagged records.
+QUERIES = 19
 
 
 @pytest.fixture
@@ -286,3 +290,44 @@ def test_a_later_crm_write_of_a_shared_field_is_not_overwritten_by_an_earlier_po
         assert Deal.objects.get(pk=deal.pk).amount == Decimal("600.00")
         assert list(Resolution.objects.values_list("crm_field", "winner")) == [("Amount", Winner.CRM)]
     assert poll(cast).applied == 0
+
+
+def test_the_sync_status_page_lists_refused_values_unlinked_records_resolutions_and_drift(
+    cast, acme_crm, emulator, sf, django_assert_num_queries
+):
+    flagged = approved_deal(cast, name="Flagged deal", customer_domain="one.example")
+    deleted = approved_deal(cast, name="Deleted deal", customer_domain="two.example")
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    sf.Opportunity.update(opportunity(emulator, flagged)["Id"], {"StageName": "Maybe Someday"})
+    sf.Opportunity.delete(opportunity(emulator, deleted)["Id"])
+    poll(cast)
+    verify_command(cast)
+    with tenant_scope(cast.tenant):
+        Resolution.objects.create(
+            tenant=cast.tenant,
+            object_key="dealreg.deal",
+            record_id=flagged.pk,
+            crm_field="Amount",
+            portal_value="5",
+            crm_value="6",
+            portal_written_at=flagged.decided_at,
+            crm_written_at=flagged.decided_at,
+            winner=Winner.CRM,
+        )
+    client = Client(HTTP_HOST=cast.host)
+    client.force_login(cast.manager)
+    client.get("/crm/")
+
+    with django_assert_num_queries(QUERIES):
+        page = client.get("/crm/").content.decode()
+
+    attention = page.split('id="crm-attention"')[1].split("</table>")[0]
+    assert "Flagged deal" in attention and "Maybe Someday" in attention
+    assert "Deleted deal" in attention and "Deleted in the CRM" in attention
+    resolutions = page.split('id="crm-resolutions"')[1].split("</table>")[0]
+    assert "Flagged deal" in resolutions and "Amount" in resolutions
+    drift = page.split('id="crm-drift"')[1].split("</table>")[0]
+    # The deleted deal's Opportunity is missing, and the refused stage still differs.
+    assert '<td class="drift-count">2</td>' in drift
+    assert "Opportunity" in page.split("Changes read back")[1]
