@@ -331,3 +331,51 @@ def test_the_sync_status_page_lists_refused_values_unlinked_records_resolutions_
     # The deleted deal's Opportunity is missing, and the refused stage still differs.
     assert '<td class="drift-count">2</td>' in drift
     assert "Opportunity" in page.split("Changes read back")[1]
+
+
+def test_a_first_load_above_the_threshold_goes_through_a_bulk_query_and_pages_are_followed(
+    cast, acme_crm, emulator, sf, monkeypatch
+):
+    deals = [approved_deal(cast, name=f"Deal {n}", customer_domain=f"d{n}.example") for n in range(5)]
+    outbox.outbox_drain(tenant=cast.tenant)
+    for deal in deals:
+        sf.Opportunity.update(opportunity(emulator, deal)["Id"], {"Amount": 42})
+    monkeypatch.setattr(inbound, "BULK_THRESHOLD", 3)  # the 2,000 of production, scaled to this test
+
+    result = poll(cast)
+
+    assert result.bulk and result.applied == 5
+    paths = [entry["path"] for entry in emulator.request_log()]
+    assert any("/jobs/query" in path for path in paths)
+    with tenant_scope(cast.tenant):
+        assert set(Deal.objects.values_list("amount", flat=True)) == {Decimal("42.00")}
+
+
+def test_changes_over_several_query_pages_are_all_read(cast, acme_crm, emulator, sf):
+    emulator.configure(query_batch_size=200)
+    sf.bulk2.Account.insert(
+        records=[{"Name": f"CRM customer {n}", "Website": f"c{n}.example"} for n in range(250)], wait=1
+    )
+
+    result = poll(cast)
+
+    assert (result.fetched, result.crm_only) == (250, 250)
+    assert any(e["path"].startswith("/services/data/v62.0/query/0") for e in emulator.request_log())
+    with tenant_scope(cast.tenant):
+        assert CustomerAccount.objects.filter(source=AccountSource.CRM).count() == 250
+
+
+def test_a_resync_recreates_a_record_deleted_in_the_crm_and_links_it_again(cast, acme_crm, emulator, sf):
+    deal = approved_deal(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    sf.Opportunity.delete(opportunity(emulator, deal)["Id"])
+    poll(cast)
+
+    call_command("crm_resync", "--tenant", cast.tenant.slug, "--object", "dealreg.deal", stdout=io.StringIO())
+    poll(cast)
+
+    recreated = opportunity(emulator, deal)
+    with tenant_scope(cast.tenant):
+        link = MirrorLink.objects.get(record_id=deal.pk, object_key="dealreg.deal")
+    assert (link.crm_id, link.unlinked_at) == (recreated["Id"], None)
