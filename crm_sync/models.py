@@ -79,6 +79,12 @@ class CRMConnection(TenantOwnedModel):
     paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
     pause_reason = models.CharField(_("pause reason"), max_length=255, blank=True)
     instance_url = models.URLField(_("instance URL"), blank=True)
+    poll_interval = models.PositiveIntegerField(
+        _("poll the CRM every (seconds)"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(3600)],
+        help_text=_("How often the portal reads the CRM's changes back (crm_sync.inbound)."),
+    )
 
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -200,3 +206,105 @@ class OutboxEntry(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.object_key} #{self.record_id} ({self.get_state_display()})"
+
+
+# --- the inbound half (crm_sync.inbound) ------------------------------------------------------------------
+
+
+class Watermark(TenantOwnedModel):
+    """How far one tenant's CRM object has been read back: the SystemModstamp of the last change applied, the
+    (Id, SystemModstamp) pairs applied within the look-back overlap (so a re-read change is skipped), and how
+    far deletions have been read."""
+
+    crm_object = models.CharField(_("CRM object"), max_length=100)
+    modstamp = models.DateTimeField(_("changes applied up to"), null=True, blank=True)
+    recent = models.JSONField(_("changes applied within the overlap"), default=dict, blank=True)
+    deleted_until = models.DateTimeField(_("deletions read up to"), null=True, blank=True)
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["crm_object"]
+        verbose_name = _("inbound watermark")
+        verbose_name_plural = _("inbound watermarks")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "crm_object"], name="watermark_one_per_object")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crm_object} @ {self.modstamp}"
+
+
+class MirrorLink(TenantOwnedModel):
+    """What the inbound sync knows of one mirrored portal record: its CRM Id, the last CRM change seen, and
+    why ops should look at it (a CRM value the portal refused, or the CRM record deleted: unlinked)."""
+
+    object_key = models.CharField(_("mirrored object"), max_length=100)
+    record_id = models.BigIntegerField(_("record id"))
+    crm_id = models.CharField(_("CRM id"), max_length=18, blank=True, db_index=True)
+    crm_modstamp = models.DateTimeField(_("last CRM change seen"), null=True, blank=True)
+    flag = models.TextField(_("refused CRM value"), blank=True)
+    flagged_at = models.DateTimeField(_("flagged"), null=True, blank=True)
+    unlinked_at = models.DateTimeField(_("deleted in the CRM"), null=True, blank=True)
+    # The CRM's values of the record's shared fields as the portal last knew them (sent or read): a CRM
+    # value different from these was written by a CRM user since.
+    crm_values = models.JSONField(_("shared values last known in the CRM"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["object_key", "record_id"]
+        verbose_name = _("mirror link")
+        verbose_name_plural = _("mirror links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "object_key", "record_id"], name="mirror_link_one_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_key} #{self.record_id} ↔ {self.crm_id}"
+
+
+class Winner(models.TextChoices):
+    PORTAL = "portal", _("Portal")
+    CRM = "crm", _("CRM")
+
+
+class Resolution(TenantOwnedModel):
+    """A shared field written on both sides in the same window, and which write won (the later one)."""
+
+    object_key = models.CharField(_("mirrored object"), max_length=100)
+    record_id = models.BigIntegerField(_("record id"))
+    crm_field = models.CharField(_("CRM field"), max_length=100)
+    portal_value = models.TextField(_("portal value"), blank=True)
+    crm_value = models.TextField(_("CRM value"), blank=True)
+    portal_written_at = models.DateTimeField(_("portal write"))
+    crm_written_at = models.DateTimeField(_("CRM write"))
+    winner = models.CharField(_("winner"), max_length=8, choices=Winner.choices)
+    resolved_at = models.DateTimeField(_("resolved"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-resolved_at", "-id"]
+        verbose_name = _("shared-field resolution")
+        verbose_name_plural = _("shared-field resolutions")
+
+    def __str__(self) -> str:
+        return f"{self.object_key} #{self.record_id}.{self.crm_field}: {self.winner}"
+
+
+class DriftRun(TenantOwnedModel):
+    """One crm_verify run: how many mirrored records it compared and how many field values differed."""
+
+    ran_at = models.DateTimeField(_("ran"), default=timezone.now)
+    records_checked = models.PositiveIntegerField(_("records compared"), default=0)
+    drift_count = models.PositiveIntegerField(_("differing values"), default=0)
+    by_field = models.JSONField(_("drift by object and field"), default=dict, blank=True)
+    fixed = models.BooleanField(_("fixed"), default=False)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        verbose_name = _("drift check")
+        verbose_name_plural = _("drift checks")
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M}: {self.drift_count}"

@@ -28,6 +28,7 @@ import csv
 import io
 import json
 import random
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ BULK_JOB_SIZE = 10_000  # records per Bulk API 2.0 job
 PAUSE_FOR = timedelta(minutes=15)
 BACKOFF_CAP = 15 * 60.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
+CRM_ONLY_NOTE = "A read-only copy of a CRM record; never sent back."
 DELETED_NOTE = "Deleted in the portal; deletes are not mirrored to the CRM yet."
 PARENT_NOT_SENT = "Waiting for its parent record, which failed in the same drain."
 
@@ -272,13 +274,22 @@ def _mappings(tenant: Tenant) -> dict[str, dict[str, str]]:
     return mappings
 
 
+def _is_uuid(value: Any) -> bool:
+    """Whether a reference value is a portal public id (sent by external ID), not a CRM Id (sent as is)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _record_values(declared: registry.Mirror, record: models.Model, fields: dict[str, str]) -> dict:
     """The upsert body of one record; the parent reference goes by the parent's external ID."""
     values = declared.values(record, fields)
     if declared.parent:
         parent = registry.get(declared.parent)
         reference = f"{parent.crm_object}Id"
-        if values.get(reference) is not None:
+        if values.get(reference) is not None and _is_uuid(values[reference]):
             values[parent.crm_object] = {parent.external_id_field: str(values.pop(reference))}
     body = json.loads(json.dumps(values, cls=DjangoJSONEncoder))
     return {"attributes": {"type": declared.crm_object}, **body}
@@ -308,6 +319,10 @@ def _send_batch(
                 record = records.get(entry.record_id)
                 if record is None:
                     _mark_sent([entry], claim_time, note=DELETED_NOTE)
+                    pending.remove(entry)
+                    continue
+                if declared.crm_only is not None and declared.crm_only(record):
+                    _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
                     pending.remove(entry)
                     continue
                 try:
@@ -351,6 +366,7 @@ def _send_chunk(
     claim_time: datetime,
     result: DrainResult,
 ) -> None:
+    shared = shared_guard(connection, declared, chunk, claim_time, result)
     path = f"composite/sobjects/{declared.crm_object}/{declared.external_id_field}"
     payload = {"allOrNone": False, "records": [body for _entry, body in chunk]}
     usage: dict[str, Any] = {}
@@ -378,12 +394,106 @@ def _send_chunk(
         message = f"{code}: {errors[0].get('message', '')}"
         _fail(entry, claim_time, message, result, transient=code in TRANSIENT_CODES, now=now)
     _mark_sent(sent, claim_time)
+    if shared:
+        _remember_shared(declared, [(e, b) for e, b in chunk if e in sent], shared)
     result.sent += len(sent)
     if sent:
         connection.last_success_at = now
         connection.last_error = ""
     if over_share:
         raise _Halt(paused=True)
+
+
+def shared_guard(
+    connection: CRMConnection,
+    declared: registry.Mirror,
+    chunk: list[tuple[OutboxEntry, dict]],
+    claim_time: datetime,
+    result: DrainResult,
+) -> list[str]:
+    """Keep a later CRM write of a shared field: before sending records with shared fields, read those
+    fields' current CRM values and SystemModstamp; a value a CRM user changed since the portal last knew it
+    (MirrorLink.crm_values), later than the portal's change (the outbox row's changed_at), is dropped from
+    the body, so the CRM's value stays and the inbound poll brings it to the portal. Each such field is a
+    recorded Resolution. Returns the shared CRM fields (none: nothing was read)."""
+    from crm_sync import inbound
+    from crm_sync.models import MirrorLink, Resolution, Winner
+
+    shared = list(
+        FieldMapping.objects.filter(object_key=declared.key, direction=Direction.BOTH).values_list(
+            "crm_field", flat=True
+        )
+    )
+    if not shared or not chunk:
+        return []
+    ext = declared.external_id_field
+    links = {
+        link.record_id: link
+        for link in MirrorLink.objects.filter(
+            object_key=declared.key, record_id__in=[entry.record_id for entry, _body in chunk]
+        )
+    }
+    known = [
+        (entry, body)
+        for entry, body in chunk
+        if links.get(entry.record_id) and links[entry.record_id].crm_values
+    ]
+    if not known:
+        return shared
+    quoted = ", ".join("'" + str(body[ext]).replace("'", "\\'") + "'" for _entry, body in known)
+    soql = (
+        f"SELECT Id, {ext}, SystemModstamp, {', '.join(shared)} FROM {declared.crm_object} "
+        f"WHERE {ext} IN ({quoted})"
+    )
+    result.calls += 1
+    try:
+        rows = with_fresh_session(connection, lambda sf: sf.query_all(soql)["records"])
+    except CRMError as failure:
+        _call_failed(connection, declared, chunk, claim_time, result, failure)
+    current = {row[ext]: row for row in rows}
+    for entry, body in known:
+        row = current.get(body[ext])
+        if row is None:
+            continue
+        link = links[entry.record_id]
+        stamp = inbound.parse_stamp(row["SystemModstamp"])
+        for name in shared:
+            if name not in body or inbound.same(declared, name, link.crm_values.get(name), row.get(name)):
+                continue  # the CRM still holds what the portal knew: no CRM write to weigh
+            if inbound.same(declared, name, body[name], row.get(name)):
+                continue
+            if inbound.same(declared, name, body[name], link.crm_values.get(name)):
+                body[name] = row.get(name)  # only the CRM changed this field: keep its value
+                continue
+            winner = Winner.CRM if stamp >= entry.changed_at else Winner.PORTAL
+            Resolution.objects.create(
+                tenant_id=entry.tenant_id,
+                object_key=declared.key,
+                record_id=entry.record_id,
+                crm_field=name,
+                portal_value=inbound.normalized(body[name]),
+                crm_value=inbound.normalized(row.get(name)),
+                portal_written_at=entry.changed_at,
+                crm_written_at=stamp,
+                winner=winner,
+            )
+            if winner == Winner.CRM:
+                body[name] = row.get(name)
+    return shared
+
+
+def _remember_shared(
+    declared: registry.Mirror, sent: list[tuple[OutboxEntry, dict]], shared: list[str]
+) -> None:
+    """Note the shared values the CRM now holds for the records just sent."""
+    from crm_sync.models import MirrorLink
+
+    for entry, body in sent:
+        link, _ = MirrorLink.objects.get_or_create(
+            tenant_id=entry.tenant_id, object_key=declared.key, record_id=entry.record_id
+        )
+        link.crm_values = {name: body.get(name) for name in shared if name in body}
+        link.save(update_fields=["crm_values"])
 
 
 def _flatten(body: dict) -> dict[str, str]:
@@ -418,6 +528,9 @@ def _send_bulk_job(
         record = records.get(entry.record_id)
         if record is None:
             _mark_sent([entry], claim_time, note=DELETED_NOTE)
+            continue
+        if declared.crm_only is not None and declared.crm_only(record):
+            _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
             continue
         try:
             body = _record_values(declared, record, fields)

@@ -70,6 +70,15 @@ class Mirror:
     external_id_field: str = EXTERNAL_ID_FIELD
     references: dict[str, str] = field(default_factory=dict)
     condition: str = ""
+    # Default direction of each CRM field ("to_crm" portal-owned, "from_crm" CRM-owned, "both" shared).
+    directions: dict[str, str] = field(default_factory=dict)
+    # Portal services that apply CRM values (crm_sync.inbound): apply(record=, values={path: value}) and a
+    # predicate of records that came from the CRM and are never sent back.
+    apply: Any = None
+    crm_only: Any = None
+    # CRM field -> same(portal_value, crm_value) for fields whose values mean the same in more than one
+    # spelling (any open Opportunity stage is an approved deal's "open").
+    compare: dict[str, Any] = field(default_factory=dict)
 
     def values(self, record: models.Model, fields: dict[str, str] | None = None) -> dict[str, Any]:
         """The CRM values of `record` under `fields` (portal path -> CRM field; default: the declaration)."""
@@ -114,6 +123,19 @@ def relationship_name(crm_field: str) -> str:
 
 
 _registry: dict[str, Mirror] = {}
+# CRM records the portal did not create, by CRM object: handler(record: dict) fills the portal's read-only
+# copy (dealreg's customer accounts from Accounts and open Opportunities).
+_crm_only_handlers: dict[str, Any] = {}
+
+
+def receive_crm_only(crm_object: str, handler: Any) -> None:
+    """Have `handler(record=<CRM record dict>)` called for each changed `crm_object` record without an
+    external ID (one the portal did not create)."""
+    _crm_only_handlers[crm_object] = handler
+
+
+def crm_only_handlers() -> dict[str, Any]:
+    return dict(_crm_only_handlers)
 
 
 def mirror(
@@ -125,6 +147,10 @@ def mirror(
     external_id: str = "public_id",
     references: dict[str, str] | None = None,
     condition: str = "",
+    directions: dict[str, str] | None = None,
+    apply: Any = None,
+    crm_only: Any = None,
+    compare: dict[str, Any] | None = None,
 ) -> Mirror:
     """Declare that `model` is mirrored to `crm_object`, and capture its changes in the outbox."""
     from prm.tenancy import TenantOwnedModel
@@ -141,6 +167,10 @@ def mirror(
         external_id=external_id,
         references=dict(references or {}),
         condition=condition,
+        directions=dict(directions or {}),
+        apply=apply,
+        crm_only=crm_only,
+        compare=dict(compare or {}),
     )
     if key in _registry:
         if _registry[key] != declared:

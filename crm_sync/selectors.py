@@ -7,7 +7,15 @@ from datetime import datetime
 from django.db.models import Count, Min, Q
 
 from crm_sync import registry
-from crm_sync.models import CRMConnection, OutboxEntry, OutboxState
+from crm_sync.models import (
+    CRMConnection,
+    DriftRun,
+    MirrorLink,
+    OutboxEntry,
+    OutboxState,
+    Resolution,
+    Watermark,
+)
 from prm.models import Tenant
 from prm.tenancy import tenant_scope
 
@@ -60,3 +68,49 @@ def record_sync_state(record) -> dict | None:
         "latest": latest,
         "last_sent": last_sent,
     }
+
+
+ATTENTION_LIMIT = 50
+RESOLUTIONS_SHOWN = 20
+DRIFT_RUNS_SHOWN = 14
+
+
+def inbound_state(tenant: Tenant) -> dict:
+    """What the sync-status page shows of the inbound half: each object's watermark, the records ops must
+    look at (a CRM value refused, deleted in the CRM), the latest shared-field resolutions and the drift
+    checks' history. A fixed number of queries: one per list, and one per mirrored object with flagged
+    records (for their names)."""
+    with tenant_scope(tenant):
+        watermarks = list(Watermark.objects.order_by("crm_object"))
+        attention = list(
+            MirrorLink.objects.filter(Q(unlinked_at__isnull=False) | ~Q(flag="")).order_by(
+                "-flagged_at", "-unlinked_at", "-id"
+            )[:ATTENTION_LIMIT]
+        )
+        resolutions = list(Resolution.objects.all()[:RESOLUTIONS_SHOWN])
+        drift_runs = list(DriftRun.objects.all()[:DRIFT_RUNS_SHOWN])
+        _name_records([*attention, *resolutions])
+    return {
+        "watermarks": watermarks,
+        "attention": attention,
+        "resolutions": resolutions,
+        "drift_runs": drift_runs,
+        "last_drift": drift_runs[0] if drift_runs else None,
+    }
+
+
+def _name_records(rows: list) -> None:
+    """Give each row (MirrorLink, Resolution) the portal record it is about, as `.record` (None if gone)."""
+    by_key: dict[str, set[int]] = {}
+    for row in rows:
+        by_key.setdefault(row.object_key, set()).add(row.record_id)
+    found: dict[tuple[str, int], object] = {}
+    for key, ids in by_key.items():
+        try:
+            model = registry.get(key).model
+        except KeyError:
+            continue
+        for pk, record in model.objects.in_bulk(list(ids)).items():
+            found[(key, pk)] = record
+    for row in rows:
+        row.record = found.get((row.object_key, row.record_id))

@@ -79,7 +79,13 @@ def mapping_defaults_ensure(tenant: Tenant) -> None:
     with tenant_scope(tenant), transaction.atomic():
         mapped = set(FieldMapping.objects.values_list("object_key", flat=True).distinct())
         FieldMapping.objects.bulk_create(
-            FieldMapping(tenant=tenant, object_key=declared.key, portal_field=portal, crm_field=crm)
+            FieldMapping(
+                tenant=tenant,
+                object_key=declared.key,
+                portal_field=portal,
+                crm_field=crm,
+                direction=declared.directions.get(crm, Direction.TO_CRM),
+            )
             for declared in registry.mirrors()
             if declared.key not in mapped
             for portal, crm in declared.fields.items()

@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 
-from crm_sync import outbox
+from crm_sync import inbound, outbox
 from prm.celery import _redis, app, tenant_task
 
 logger = logging.getLogger("prm.crm_sync")
@@ -50,3 +50,57 @@ def crm_drain_wake(tenant_id: int) -> None:
             crm_drain.apply_async((tenant_id,), countdown=WAKE_DEBOUNCE_SECONDS)
     except Exception:  # the beat drains what a lost wake-up left; a change must never fail on this
         logger.warning("could not wake the CRM drain of tenant %s", tenant_id, exc_info=True)
+
+
+# A poll holds this lock per tenant, so a slow poll and the next beat's never apply the same changes at once.
+POLL_LOCK_SECONDS = 300
+
+
+@tenant_task()
+def crm_poll(tenant) -> None:
+    """Read the tenant's CRM changes back and apply what the CRM owns (crm_sync.inbound)."""
+    key = f"{settings.PRM_CACHE_KEY_PREFIX}:crm-poll:{tenant.pk}"
+    if not _redis().set(key, 1, nx=True, ex=POLL_LOCK_SECONDS):
+        return
+    try:
+        polled = inbound.inbound_poll(tenant=tenant)
+    finally:
+        _redis().delete(key)
+    if polled.fetched or polled.errors:
+        logger.info(
+            "crm poll: %d read, %d applied, %d flagged, %d crm-only, %d unlinked%s",
+            polled.fetched,
+            polled.applied,
+            polled.flagged,
+            polled.crm_only,
+            polled.unlinked,
+            f", stopped: {polled.errors[0]}" if polled.errors else "",
+        )
+
+
+@app.task
+def crm_poll_all() -> None:
+    """Enqueue a poll for every tenant whose poll interval has passed."""
+    for tenant_id in inbound.tenants_due():
+        crm_poll.delay(tenant_id)
+
+
+@tenant_task()
+def crm_verify_nightly(tenant) -> None:
+    """Compare the tenant's mirrored records with the CRM and record the drift count (crm_sync.verify)."""
+    from crm_sync import verify
+
+    verify.verify(tenant=tenant)
+
+
+@app.task
+def crm_verify_all() -> None:
+    """The nightly drift check of every tenant with an enabled connection."""
+    from crm_sync.models import CRMConnection
+    from prm.models import Tenant
+    from prm.tenancy import tenant_scope
+
+    for tenant in Tenant.objects.all():
+        with tenant_scope(tenant):
+            if CRMConnection.objects.filter(tenant=tenant, is_enabled=True).exists():
+                crm_verify_nightly.delay(tenant.pk)

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
-from crm_sync.selectors import connection_of, is_paused, outbox_counts
+from crm_sync.selectors import connection_of, inbound_state, is_paused, outbox_counts
 
 
 @login_required
@@ -25,5 +25,6 @@ def sync_status(request):
             "connection": connection,
             "paused": connection is not None and is_paused(connection, now),
             "rows": outbox_counts(tenant),
+            **inbound_state(tenant),
         },
     )

@@ -9,13 +9,16 @@ registration as a Lead from submission on; approval marks the Lead converted and
 
 from __future__ import annotations
 
-from crm_sync.registry import mirror
-from dealreg.models import MIRRORED_STATUSES, CustomerAccount, Deal, DealLead
+from crm_sync.registry import mirror, receive_crm_only
+from dealreg import services
+from dealreg.models import MIRRORED_STATUSES, AccountSource, CustomerAccount, Deal, DealLead
 
 mirror(
     CustomerAccount,
     crm_object="Account",
     fields={"name": "Name", "domain": "Website", "country": "BillingCountry"},
+    # Accounts that came from the CRM are its read-only copies: never sent back.
+    crm_only=lambda account: account.source == AccountSource.CRM,
 )
 
 mirror(
@@ -27,7 +30,7 @@ mirror(
         "expected_close_date": "CloseDate",
         "amount": "Amount",
         "description": "Description",
-        "customer.public_id": "AccountId",
+        "customer.crm_reference": "AccountId",
         "partner.public_id": "PRM_Partner_Account__c",
         "partner_external_id": "PRM_Partner_External_Id__c",
         "status": "PRM_Deal_Status__c",
@@ -35,6 +38,11 @@ mirror(
     },
     parent="dealreg.customeraccount",
     references={"PRM_Partner_Account__c": "partners.partner"},
+    # The CRM's sales team moves the stage, amount and close date too: shared, the later write wins, and a
+    # CRM change goes through deal_apply_crm_update (Closed Won closes the deal won, as in the portal).
+    directions={"StageName": "both", "Amount": "both", "CloseDate": "both", "Description": "both"},
+    apply=services.deal_apply_crm_update,
+    compare={"StageName": services.crm_stage_equivalent},
     condition="NEW.status IN ({})".format(", ".join(f"'{status}'" for status in MIRRORED_STATUSES)),
 )
 
@@ -54,3 +62,8 @@ mirror(
         "EXISTS (SELECT 1 FROM dealreg_dealregsettings s WHERE s.tenant_id = NEW.tenant_id AND s.lead_mode)"
     ),
 )
+
+# CRM Accounts and open Opportunities the portal did not create fill the customer-account table (read-only),
+# so the registration conflict check sees the CRM's customers and pipeline.
+receive_crm_only("Account", services.customer_account_from_crm)
+receive_crm_only("Opportunity", services.customer_account_from_crm)

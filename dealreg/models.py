@@ -142,6 +142,11 @@ class CustomerAccount(TenantOwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    # What the CRM mirror sends as a deal's AccountId: the CRM's own Id for an account that came from the
+    # CRM (it has no external ID there), else this account's public id.
+    def crm_reference(self) -> str:
+        return self.crm_id if self.source == AccountSource.CRM and self.crm_id else str(self.public_id)
+
     def save(self, *args, **kwargs):
         from dealreg.conflicts import normalize_domain, normalize_name
 

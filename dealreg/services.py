@@ -433,3 +433,137 @@ def customer_account_upsert(
     account.full_clean(exclude=["tenant"])
     account.save()
     return account, created
+
+
+# --- values from the CRM (crm_sync.inbound applies the CRM's changes through these) ----------------------
+
+# Salesforce's standard Opportunity stages; the two closed ones decide the deal.
+CRM_OPEN_STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+)
+CRM_STAGE_STATUS = {"Closed Won": DealStatus.WON, "Closed Lost": DealStatus.LOST}
+
+
+def crm_stage_status(stage: str) -> str | None:
+    """The deal status a CRM stage stands for: won, lost, or None for an open stage; ValueError for a stage
+    the portal does not know."""
+    if stage in CRM_STAGE_STATUS:
+        return CRM_STAGE_STATUS[stage]
+    if stage in CRM_OPEN_STAGES:
+        return None
+    raise ValueError(stage)
+
+
+def crm_stage_equivalent(portal: Any, crm: Any) -> bool:
+    """Whether the portal's stage and the CRM's say the same about the deal: any open stage is "open"."""
+    try:
+        return crm_stage_status(str(portal or "")) == crm_stage_status(str(crm or ""))
+    except ValueError:
+        return False
+
+
+@transaction.atomic
+def deal_apply_crm_update(*, record: Deal, values: dict[str, Any], acting_user: User | None = None) -> Deal:
+    """Apply the CRM's values of an approved (or closed) deal's Opportunity: `values` maps the deal's mapped
+    paths (crm_stage, amount, expected_close_date, description, name) to the CRM's values. Closed Won and
+    Closed Lost close the deal through deal_close (its event and the deal_won signal fire as for a portal
+    edit). A value the deal cannot take raises ValidationError and changes nothing."""
+    deal = _locked(record)
+    errors: dict[str, str] = {}
+    target = None
+    for path, value in values.items():
+        if path == "crm_stage":
+            try:
+                target = crm_stage_status(str(value or ""))
+            except ValueError:
+                errors["crm_stage"] = _("The CRM stage %(stage)s is not one the portal knows.") % {
+                    "stage": value
+                }
+                continue
+            if target is None and deal.status != DealStatus.APPROVED:
+                errors["crm_stage"] = _("A deal that is %(status)s cannot be reopened from the CRM.") % {
+                    "status": deal.get_status_display()
+                }
+            elif target is not None and deal.status != target:
+                already_closed = deal.status in (DealStatus.WON, DealStatus.LOST, DealStatus.EXPIRED)
+                if already_closed and not (target == DealStatus.LOST and deal.status == DealStatus.EXPIRED):
+                    errors["crm_stage"] = _("A deal that is %(current)s cannot become %(new)s.") % {
+                        "current": deal.get_status_display(),
+                        "new": DealStatus(target).label,
+                    }
+            if target == DealStatus.LOST and deal.status == DealStatus.EXPIRED:
+                target = None
+        elif path == "amount":
+            try:
+                amount = Decimal(str(value))
+            except (ArithmeticError, ValueError):
+                errors["amount"] = _("The CRM amount %(value)s is not a number.") % {"value": value}
+                continue
+            if value is None or amount < 0:
+                errors["amount"] = _("The CRM amount %(value)s is negative or empty.") % {"value": value}
+                continue
+            deal.amount = amount.quantize(Decimal("0.01"))
+        elif path == "expected_close_date":
+            try:
+                deal.expected_close_date = date.fromisoformat(str(value)[:10])
+            except ValueError:
+                errors["expected_close_date"] = _("The CRM close date %(value)s is not a date.") % {
+                    "value": value
+                }
+        elif path in ("description", "name"):
+            setattr(deal, path, value or "")
+        else:
+            errors[path] = _("The deal's %(field)s is not set from the CRM.") % {"field": path}
+    if not errors:
+        try:
+            deal.full_clean(exclude=["tenant", "partner", "registered_by", "customer"])
+        except ValidationError as invalid:
+            errors.update({name: " ".join(messages) for name, messages in invalid.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    deal.save()
+    if target is not None and deal.status == DealStatus.APPROVED:
+        deal = deal_close(
+            deal=deal, won=target == DealStatus.WON, acting_user=acting_user, reason=_("Closed in the CRM.")
+        )
+    return deal
+
+
+@transaction.atomic
+def customer_account_from_crm(*, record: dict[str, Any], find=None) -> CustomerAccount | None:
+    """Fill the read-only copy of a CRM Account the portal did not create (source "crm"), or, for an open
+    Opportunity the portal did not create, mark its Account as having one; the conflict check sees both."""
+    attributes = record.get("attributes") or {}
+    kind = attributes.get("type") if isinstance(attributes, dict) else None
+    if kind == "Opportunity" or "StageName" in record:
+        account = CustomerAccount.objects.filter(crm_id=record.get("AccountId") or "-").first()
+        if account is None and find is not None and record.get("AccountId"):
+            account = find(record["AccountId"])
+        is_open = str(record.get("StageName") or "") not in CRM_STAGE_STATUS
+        if account is not None and is_open and not account.has_open_opportunity:
+            CustomerAccount.objects.filter(pk=account.pk).update(has_open_opportunity=True)
+        return account
+    crm_id = record.get("Id") or ""
+    name = (record.get("Name") or "").strip()
+    if not crm_id or not name:
+        return None
+    account = CustomerAccount.objects.filter(crm_id=crm_id, source=AccountSource.CRM).first()
+    account = account or CustomerAccount(tenant=current_tenant(), source=AccountSource.CRM, crm_id=crm_id)
+    account.name = name[:200]
+    account.domain = normalize_domain(record.get("Website") or "")
+    account.country = (
+        (record.get("BillingCountry") or "")[:2] if len(record.get("BillingCountry") or "") == 2 else ""
+    )
+    try:
+        account.full_clean(exclude=["tenant"])
+    except ValidationError:
+        account.domain = ""
+    account.save()
+    return account

@@ -254,10 +254,17 @@ PRM_CRM_DRAIN_INTERVAL = float(env("PRM_CRM_DRAIN_INTERVAL", "5"))
 # failed record waits this long (seconds), doubling with each attempt.
 PRM_CRM_SENDING_LEASE = float(env("PRM_CRM_SENDING_LEASE", "300"))
 PRM_CRM_BACKOFF_BASE = float(env("PRM_CRM_BACKOFF_BASE", "5"))
+# The inbound CRM sync (crm_sync/inbound.py): the beat looks this often (seconds) for tenants whose own poll
+# interval (CRMConnection.poll_interval, 15 s by default) has passed; the drift check runs this often.
+PRM_CRM_POLL_TICK = float(env("PRM_CRM_POLL_TICK", "5"))
+PRM_CRM_VERIFY_INTERVAL = float(env("PRM_CRM_VERIFY_INTERVAL", "86400"))
 PRM_DEALS_SWEEP_INTERVAL = float(env("PRM_DEALS_SWEEP_INTERVAL", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "prm.tasks.worker_heartbeat", "schedule": 15.0},
     "crm-drain-all": {"task": "crm_sync.tasks.crm_drain_all", "schedule": PRM_CRM_DRAIN_INTERVAL},
+    # crm_sync inbound: read each tenant's CRM changes back; the nightly drift check.
+    "crm-poll-all": {"task": "crm_sync.tasks.crm_poll_all", "schedule": PRM_CRM_POLL_TICK},
+    "crm-verify-all": {"task": "crm_sync.tasks.crm_verify_all", "schedule": PRM_CRM_VERIFY_INTERVAL},
     # onboarding: flag partners stalled in onboarding and email the managers their digest, once a day.
     "onboarding-detect-stalls": {
         "task": "onboarding.tasks.onboarding_detect_stalls_all",

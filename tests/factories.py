@@ -743,3 +743,51 @@ class MdfProofFactory(factory.django.DjangoModelFactory):
     name = "invoice.pdf"
     content_type = "application/pdf"
     size = 16
+
+
+# ---- crm_sync inbound: watermarks, links, shared-field resolutions, drift checks ------------------------
+
+from crm_sync.models import DriftRun, MirrorLink, Resolution, Watermark, Winner  # noqa: E402 - kept with its block
+
+
+class WatermarkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Watermark
+
+    tenant = factory.SubFactory(TenantFactory)
+    crm_object = factory.Sequence(lambda n: f"Object{n}")
+    modstamp = factory.LazyFunction(_timezone.now)
+
+
+class MirrorLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MirrorLink
+
+    tenant = factory.SubFactory(TenantFactory)
+    object_key = "dealreg.deal"
+    record_id = factory.Sequence(lambda n: 2_000_000 + n)
+    crm_id = factory.Sequence(lambda n: f"006Em{n:010d}AAA")
+
+
+class ResolutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resolution
+
+    tenant = factory.SubFactory(TenantFactory)
+    object_key = "dealreg.deal"
+    record_id = factory.Sequence(lambda n: 3_000_000 + n)
+    crm_field = "Amount"
+    portal_value = "100.00"
+    crm_value = "120"
+    portal_written_at = factory.LazyFunction(_timezone.now)
+    crm_written_at = factory.LazyFunction(_timezone.now)
+    winner = Winner.CRM
+
+
+class DriftRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DriftRun
+
+    tenant = factory.SubFactory(TenantFactory)
+    records_checked = 10
+    drift_count = 0
