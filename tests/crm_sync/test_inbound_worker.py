@@ -11,6 +11,9 @@ from simple_salesforce.exceptions import SalesforceError
 from crm_sync import outbox
 from dealreg import services
 from dealreg.models import Deal, DealEvent, DealEventKind, DealStatus
+from incentives import selectors as incentive_selectors
+from incentives.models import EntryKind, LedgerEntry
+from partners.models import Partner
 from prm.tenancy import tenant_scope
 from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET, connect
 from tests.crm_sync.test_connection import save_connection
@@ -24,7 +27,7 @@ EXT = "PRM_External_Id__c"
 FAST = {"PRM_CRM_POLL_TICK": "1", "PRM_CRM_DRAIN_INTERVAL": "1", "PRM_CRM_BACKOFF_BASE": "0.2"}
 
 
-def test_an_opportunity_closed_won_in_the_crm_marks_the_deal_won_within_30_seconds(
+def test_an_opportunity_closed_won_in_the_crm_marks_the_deal_won_and_accrues_its_rebate_within_30_seconds(
     cast, emulator, session, tmp_path, monkeypatch, settings
 ):
     tenant = cast.acme.tenant
@@ -62,14 +65,29 @@ def test_an_opportunity_closed_won_in_the_crm_marks_the_deal_won_within_30_secon
             edited = time.monotonic()
             worker.wait_for(lambda: status() == DealStatus.WON, timeout=30, what="the deal to be won")
             took = time.monotonic() - edited
+
+            def rebate():
+                with tenant_scope(tenant):
+                    return LedgerEntry.objects.filter(deal=deal, kind=EntryKind.REBATE).first()
+
+            # deal_won, sent by the worker's commit, accrues the rebate there too.
+            entry = worker.wait_for(rebate, timeout=30, what="the rebate to accrue")
+            accrued = time.monotonic() - edited
         finally:
             beat.stop()
 
-    assert took < 30
+    assert took < 30 and accrued < 30
     with tenant_scope(tenant):
         won = DealEvent.objects.get(deal=deal, kind=DealEventKind.WON)
+        rule = incentive_selectors.current_rule(Partner.objects.get(pk=cast.acme.partner.pk))
     # deal_close recorded the decision (no person: the CRM) and sent deal_won, as for a portal edit.
     assert won.actor is None and won.reason == "Closed in the CRM."
+    # At the partner's (Gold) tier rate.
+    assert rule is not None and rule.rebate_percent > 0
+    assert (entry.rate, entry.amount) == (
+        rule.rebate_percent,
+        (deal.amount * rule.rebate_percent / 100).quantize(entry.amount),
+    )
 
 
 SOAK_SECONDS = 60
