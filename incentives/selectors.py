@@ -225,8 +225,8 @@ def budget_for(partner: Partner, day: date) -> MdfBudget | None:
 
 
 def mdf_requests_of(partner: Partner):
-    """The partner's MDF requests with their claims, newest first."""
-    return MdfRequest.objects.filter(partner=partner).prefetch_related("claims")
+    """The partner's MDF requests, newest first."""
+    return MdfRequest.objects.filter(partner=partner)
 
 
 def statements_of(partner: Partner):

@@ -36,7 +36,6 @@ def _tier_context(partner) -> dict:
     return {
         "partner": partner,
         "view": view,
-        "rules": selectors.rules_by_rank(),
         "ledger": list(selectors.ledger_of(partner)[:20]),
         "balance": selectors.ledger_balance(partner),
         "mdf_requests": list(selectors.mdf_requests_of(partner)[:20]),

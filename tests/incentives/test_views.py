@@ -85,3 +85,23 @@ def test_the_program_page_reads_the_recommendations_in_a_fixed_number_of_queries
     with django_assert_num_queries(8):
         response = manager.get("/incentives/")
     assert response.content.decode().count("Upgrade") >= 30
+
+
+@pytest.mark.parametrize("rows", [2, 20])
+def test_the_partners_tier_page_reads_in_a_fixed_number_of_queries(cast, django_assert_num_queries, rows):
+    with tenant_scope(cast.tenant):
+        tiers = list(Tier.objects.filter(slug__in=["silver", "gold"]).order_by("rank"))
+        for n in range(rows):
+            services.ledger_correct(
+                partner=cast.acme.partner, amount=Decimal(n + 1), memo=f"Spiff {n}", acting_user=None
+            )
+            services.partner_move_tier(
+                partner=cast.acme.partner, to_tier=tiers[n % 2], reason=f"Move {n}", acting_user=cast.manager
+            )
+    alice = client_for(cast.partner_admin)
+    alice.get("/incentives/")
+    # the base page's reads, the partner, the numbers (partner flags, deals, certificates), the rules, the
+    # evaluation, the history, the ledger and its total, MDF requests and budget, statements
+    with django_assert_num_queries(20):
+        response = alice.get("/incentives/")
+    assert response.content.decode().count("Spiff") == rows
