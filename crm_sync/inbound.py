@@ -193,7 +193,9 @@ def inbound_poll(*, tenant: Tenant, objects: list[str] | None = None) -> PollRes
                 _poll_deleted(connection, crm_object, declared_list, result)
         except _Stop:
             result.halted = True
-        outbox._save_connection_state(connection)
+            # Only what the poll itself learnt: a drain may be saving its own figures at the same time.
+            paused = ["paused_until", "pause_reason"] if result.paused else []
+            connection.save(update_fields=["last_error", *paused, "updated_at"])
     return result
 
 
