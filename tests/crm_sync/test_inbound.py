@@ -403,7 +403,7 @@ def test_request_limit_exceeded_pauses_the_inbound_sync_and_loses_nothing(cast, 
     assert limited.paused and limited.halted
     with tenant_scope(cast.tenant):
         connection = CRMConnection.objects.get()
-        assert connection.paused_until is not None and "REQUEST_LIMIT_EXCEEDED" in connection.pause_reason
+        assert connection.paused_until is not None and "REQUEST_LIMIT_EXCEEDED" in connection.last_error
         assert poll(cast).paused  # paused: no call until the pause is over
         CRMConnection.objects.update(paused_until=None)
     assert poll(cast).applied == 1
