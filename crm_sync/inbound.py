@@ -193,7 +193,9 @@ def inbound_poll(*, tenant: Tenant, objects: list[str] | None = None) -> PollRes
                 _poll_deleted(connection, crm_object, declared_list, result)
         except _Stop:
             result.halted = True
-        outbox._save_connection_state(connection)
+            # Only what the poll itself learnt: a drain may be saving its own figures at the same time.
+            paused = ["paused_until", "pause_reason"] if result.paused else []
+            connection.save(update_fields=["last_error", *paused, "updated_at"])
     return result
 
 
@@ -266,16 +268,50 @@ def _advance(watermark: Watermark, row: dict) -> None:
     watermark.recent = {key: value for key, value in recent.items() if datetime.fromisoformat(value) >= floor}
 
 
+@dataclass
+class _PageCache:
+    """A page's portal records and links, read in a few queries instead of per record."""
+
+    records: dict[str, tuple[registry.Mirror, Any]] = field(default_factory=dict)  # external ID -> found
+    links: dict[tuple[str, int], MirrorLink] = field(default_factory=dict)
+
+
+def _page_cache(declared_list: list[registry.Mirror], rows: list[dict]) -> _PageCache:
+    cache = _PageCache()
+    external_ids = [
+        row.get(registry.EXTERNAL_ID_FIELD) for row in rows if row.get(registry.EXTERNAL_ID_FIELD)
+    ]
+    if not external_ids:
+        return cache
+    for declared in declared_list:
+        lookup = declared.external_id.replace(".", "__")
+        try:
+            pairs = dict(
+                declared.model.objects.filter(**{f"{lookup}__in": external_ids}).values_list("pk", lookup)
+            )
+        except (ValidationError, ValueError):
+            continue
+        found = declared.model.objects.in_bulk(list(pairs))
+        for pk, external_id in pairs.items():
+            cache.records.setdefault(str(external_id), (declared, found[pk]))
+    keys = {declared.key for declared, _record in cache.records.values()}
+    pks = [record.pk for _declared, record in cache.records.values()]
+    for link in MirrorLink.objects.filter(object_key__in=keys, record_id__in=pks):
+        cache.links[(link.object_key, link.record_id)] = link
+    return cache
+
+
 def _apply_page(connection, crm_object, declared_list, mappings, rows, watermark, result) -> None:
+    rows = [{name: value for name, value in row.items() if name != "attributes"} for row in rows]
+    cache = _page_cache(declared_list, rows)
     for row in rows:
-        row = {name: value for name, value in row.items() if name != "attributes"}
         result.fetched += 1
         if (watermark.recent or {}).get(row["Id"]) == _stamp_key(row["SystemModstamp"]):
             result.skipped += 1
             continue
         try:
             with transaction.atomic():
-                apply_record(crm_object, declared_list, mappings, row, result)
+                apply_record(crm_object, declared_list, mappings, row, result, cache=cache)
         except (OperationalError, InterfaceError):
             # The portal's own database failed: keep the watermark here, so this change is read again.
             watermark.save(update_fields=["modstamp", "recent"])
@@ -315,8 +351,11 @@ def apply_record(
     mappings: dict[str, list[FieldMapping]],
     row: dict,
     result: PollResult,
+    *,
+    cache: _PageCache | None = None,
 ) -> None:
-    """Apply one changed CRM record to the portal (inside the caller's transaction)."""
+    """Apply one changed CRM record to the portal (inside the caller's transaction); `cache` holds what a
+    page's records need, read beforehand (without it, each is read here)."""
     external_id = row.get(registry.EXTERNAL_ID_FIELD)
     if not external_id:
         handler = registry.crm_only_handlers().get(crm_object)
@@ -324,14 +363,21 @@ def apply_record(
             handler(record=row, find=_find_by_crm_id)
             result.crm_only += 1
         return
-    declared, record = find_record(declared_list, external_id)
+    if cache is not None:
+        declared, record = cache.records.get(str(external_id), (None, None))
+    else:
+        declared, record = find_record(declared_list, external_id)
     if record is None:
         result.unchanged += 1
         return
     stamp = parse_stamp(row["SystemModstamp"])
-    link, _ = MirrorLink.objects.get_or_create(
-        tenant=record.tenant, object_key=declared.key, record_id=record.pk
-    )
+    link = cache.links.get((declared.key, record.pk)) if cache is not None else None
+    if link is None:
+        link, _ = MirrorLink.objects.get_or_create(
+            tenant_id=record.tenant_id, object_key=declared.key, record_id=record.pk
+        )
+        if cache is not None:
+            cache.links[(declared.key, record.pk)] = link
     link.crm_id, link.crm_modstamp, link.unlinked_at = row["Id"], stamp, None
     own = [m for m in mappings.get(declared.key, []) if m.direction in (Direction.FROM_CRM, Direction.BOTH)]
     known = dict(link.crm_values or {})  # the shared values the CRM held when the portal last synced
@@ -349,9 +395,23 @@ def apply_record(
         link.save()
         result.unchanged += 1
         return
+    if cache is not None:
+        # The page was read a while ago: decide on the record's and its outbox's state as they are now.
+        record = declared.model.objects.get(pk=record.pk)
+        differing = [
+            m
+            for m in differing
+            if not same(declared, m.crm_field, portal_value(record, m.portal_field), row[m.crm_field])
+        ]
+        if not differing:
+            link.save()
+            result.unchanged += 1
+            return
     unsent = (
         OutboxEntry.objects.filter(
-            object_key=declared.key, record_id=record.pk, state__in=[OutboxState.PENDING, OutboxState.SENDING]
+            object_key=declared.key,
+            record_id=record.pk,
+            state__in=[OutboxState.PENDING, OutboxState.SENDING],
         )
         .order_by("-changed_at")
         .first()

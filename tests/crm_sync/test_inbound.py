@@ -10,7 +10,16 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from crm_sync import inbound, outbox
-from crm_sync.models import DriftRun, MirrorLink, OutboxEntry, OutboxState, Resolution, Watermark, Winner
+from crm_sync.models import (
+    CRMConnection,
+    DriftRun,
+    MirrorLink,
+    OutboxEntry,
+    OutboxState,
+    Resolution,
+    Watermark,
+    Winner,
+)
 from dealreg import services
 from dealreg.models import AccountSource, CustomerAccount, Deal, DealEvent, DealEventKind, DealStatus
 from prm.tenancy import tenant_scope
@@ -379,3 +388,24 @@ def test_a_resync_recreates_a_record_deleted_in_the_crm_and_links_it_again(cast,
     with tenant_scope(cast.tenant):
         link = MirrorLink.objects.get(record_id=deal.pk, object_key="dealreg.deal")
     assert (link.crm_id, link.unlinked_at) == (recreated["Id"], None)
+
+
+def test_request_limit_exceeded_pauses_the_inbound_sync_and_loses_nothing(cast, acme_crm, emulator, sf):
+    deal = approved_deal(cast)
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    sf.Opportunity.update(opportunity(emulator, deal)["Id"], {"Amount": 77})
+
+    emulator.set_faults(request_limit_exceeded=True)
+    limited = poll(cast)
+    emulator.clear_faults()
+
+    assert limited.paused and limited.halted
+    with tenant_scope(cast.tenant):
+        connection = CRMConnection.objects.get()
+        assert connection.paused_until is not None and "REQUEST_LIMIT_EXCEEDED" in connection.last_error
+        assert poll(cast).paused  # paused: no call until the pause is over
+        CRMConnection.objects.update(paused_until=None)
+    assert poll(cast).applied == 1
+    with tenant_scope(cast.tenant):
+        assert Deal.objects.get(pk=deal.pk).amount == Decimal("77.00")
