@@ -409,3 +409,31 @@ def test_request_limit_exceeded_pauses_the_inbound_sync_and_loses_nothing(cast, 
     assert poll(cast).applied == 1
     with tenant_scope(cast.tenant):
         assert Deal.objects.get(pk=deal.pk).amount == Decimal("77.00")
+
+
+def test_existing_tenants_deal_mappings_become_shared_by_the_data_migration(cast):
+    from importlib import import_module
+
+    from django.db import connection
+
+    from crm_sync.models import Direction, FieldMapping
+
+    migration = import_module("crm_sync.migrations.0008_deal_shared_fields")
+    with tenant_scope(cast.tenant):
+        FieldMapping.objects.filter(object_key="dealreg.deal").delete()
+        for portal, crm in (("amount", "Amount"), ("customer.public_id", "AccountId"), ("name", "Name")):
+            FieldMapping.objects.create(
+                tenant=cast.tenant, object_key="dealreg.deal", portal_field=portal, crm_field=crm
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(migration.FORWARD)
+        mapped = set(
+            FieldMapping.objects.filter(object_key="dealreg.deal").values_list(
+                "crm_field", "portal_field", "direction"
+            )
+        )
+    assert mapped == {
+        ("Amount", "amount", Direction.BOTH),
+        ("AccountId", "customer.crm_reference", Direction.TO_CRM),
+        ("Name", "name", Direction.TO_CRM),
+    }
