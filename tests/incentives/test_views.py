@@ -105,3 +105,16 @@ def test_the_partners_tier_page_reads_in_a_fixed_number_of_queries(cast, django_
     with django_assert_num_queries(20):
         response = alice.get("/incentives/")
     assert response.content.decode().count("Spiff") == rows
+
+
+def test_the_partner_page_links_to_the_tier_page_with_its_history(cast):
+    from django.test import Client
+
+    staff = Client(HTTP_HOST=cast.host)
+    staff.force_login(cast.manager)
+    body = staff.get(f"/partners/{cast.acme.partner.slug}/").content.decode()
+    assert f'href="/incentives/partners/{cast.acme.partner.slug}/">Benefits and tier history' in body
+    partner = Client(HTTP_HOST=cast.host)
+    partner.force_login(cast.partner_admin)
+    body = partner.get(f"/partners/{cast.acme.partner.slug}/").content.decode()
+    assert 'href="/incentives/">Benefits and tier history' in body
