@@ -358,6 +358,7 @@ def test_saving_partners_wakes_the_drain_at_most_twice_a_second(
     cast, acme, monkeypatch, django_capture_on_commit_callbacks
 ):
     woken = []
+    monkeypatch.setattr(tasks.app.conf, "task_always_eager", False)  # as with a worker
     monkeypatch.setattr(tasks.crm_drain, "apply_async", lambda args, **options: woken.append((args, options)))
     prefix = f"{settings.PRM_CACHE_KEY_PREFIX}:crm-wake:{cast.acme.tenant.pk}"
     tasks._redis().delete(f"{prefix}:now", f"{prefix}:later")
@@ -369,6 +370,20 @@ def test_saving_partners_wakes_the_drain_at_most_twice_a_second(
     tenant_id = cast.acme.tenant.pk
     # At once for the first change, a second later for the ones that followed within the second.
     assert woken == [((tenant_id,), {}), ((tenant_id,), {"countdown": tasks.WAKE_DEBOUNCE_SECONDS})]
+
+
+def test_in_process_every_committed_change_drains_even_within_the_same_second(
+    cast, acme, emulator, django_capture_on_commit_callbacks
+):
+    # No countdown runs in-process, so a change right after another must drain on its own commit.
+    drain(acme)
+    partner = cast.acme.partner
+    for name in ("One", "Two", "Three"):
+        with django_capture_on_commit_callbacks(execute=True), tenant_scope(partner.tenant):
+            partner.name = name
+            partner.save()
+        accounts = {r[EXT]: r for r in emulator.records("Account")}
+        assert accounts[str(partner.public_id)]["Name"] == name
 
 
 @override_settings(PRM_CRM_MAX_ATTEMPTS=2)
