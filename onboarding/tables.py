@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_tables2 as tables
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -116,7 +116,7 @@ class CohortTable(PRMTable):
         if value is None:
             return absent(_("None"))
         return _("%(rate)s %% (%(completed)s of %(started)s)") % {
-            "rate": value,
+            "rate": number_format(value, 1),
             "completed": record.completed,
             "started": record.started,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.test import Client
 
 from onboarding import selectors, services
@@ -85,6 +86,16 @@ def test_the_metrics_page_shows_the_figures_with_a_pinned_query_count(cast, djan
     assert "median 6.5 days, mean 6.5 days (12 approvals)" in body
     # Jan–Jun, and the cast's Contoso, which started onboarding today.
     assert "<caption>7 monthly cohorts</caption>" in body
+
+
+def test_the_cohorts_rates_read_in_the_visitors_language(cast):
+    with tenant_scope(cast.tenant):
+        history("P", applied=at(3, 1), approved_after=2, first_deal_after=5)
+    client = Client(HTTP_HOST=cast.host)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    client.force_login(cast.manager)
+    body = client.get("/onboarding/metrics/").content.decode()
+    assert "0,0 % (0 von 1)" in body and "0.0 %" not in body
 
 
 METRICS_QUERIES = 7
