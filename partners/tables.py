@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -123,7 +123,7 @@ class ApplicationTable(PRMTable):
             '<time datetime="{}" title="{}">{}</time>',
             local.isoformat(),
             date_format(local, "DATETIME_FORMAT"),
-            _("%(age)s ago") % {"age": timesince(value)},
+            naturaltime(value),  # "2 days ago", "vor 2 Tagen", "il y a 2 jours"
         )
 
     def value_submitted(self, value):

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -361,3 +362,10 @@ def test_the_partner_page_shows_staff_the_application_and_everyone_the_profile(p
         admin = PartnerMembership.objects.get(partner=partner).membership.user
     own = signed_in(admin, program.host).get(f"/partners/{partner.slug}/").content.decode()
     assert "Cloud migration" in own and "/applications/" not in own
+
+
+def test_the_queue_says_how_long_an_application_waits_in_the_readers_language(queue):
+    client = signed_in(queue.manager, queue.host)
+    assert "1 week, 2 days ago" in client.get("/applications/").content.decode().replace("\xa0", " ")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    assert "1 Woche, 2 Tage her" in client.get("/applications/").content.decode().replace("\xa0", " ")
