@@ -34,21 +34,8 @@ from incentives.models import (
 )
 from partners.models import Partner, Tier
 from prm.admin_actions import ReasonForm, action_with_form, apply_each, report
-from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 from prm.models import Role
-
-
-class ReadOnlyAdmin(TenantModelAdmin):
-    """Rows written by services only: the admin shows them."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(IncentiveSettings, site=tenant_admin_site)
@@ -230,7 +217,7 @@ class PartnerTierAdmin(TenantModelAdmin):
 
 
 @admin.register(TierEvaluation, site=tenant_admin_site)
-class TierEvaluationAdmin(ReadOnlyAdmin):
+class TierEvaluationAdmin(ReadOnlyModelAdmin):
     list_display = [
         "partner",
         "current_tier",
@@ -266,7 +253,7 @@ class TierEvaluationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TierChange, site=tenant_admin_site)
-class TierChangeAdmin(ReadOnlyAdmin):
+class TierChangeAdmin(ReadOnlyModelAdmin):
     list_display = ["partner", "from_tier", "to_tier", "changed_by", "changed_at", "reason"]
     list_filter = ["to_tier"]
     search_fields = ["partner__name", "reason"]
@@ -456,7 +443,7 @@ def _safe(text: str) -> str:
 
 
 @admin.register(MdfBudget, site=tenant_admin_site)
-class MdfBudgetAdmin(ReadOnlyAdmin):
+class MdfBudgetAdmin(ReadOnlyModelAdmin):
     list_display = ["partner", "period_start", "period_end", "allowance", "committed", "remaining"]
     list_select_related = ["partner"]
     search_fields = ["partner__name"]
@@ -478,7 +465,7 @@ def _decide_with_reason(modeladmin, request, queryset, *, call, title: str, requ
 
 
 @admin.register(MdfRequest, site=tenant_admin_site)
-class MdfRequestAdmin(ReadOnlyAdmin):
+class MdfRequestAdmin(ReadOnlyModelAdmin):
     list_display = ["title", "partner", "amount", "currency", "starts_on", "ends_on", "status", "claim_by"]
     list_filter = ["status"]
     search_fields = ["title", "partner__name"]
@@ -535,7 +522,7 @@ class ProofInline(admin.TabularInline):
 
 
 @admin.register(MdfClaim, site=tenant_admin_site)
-class MdfClaimAdmin(ReadOnlyAdmin):
+class MdfClaimAdmin(ReadOnlyModelAdmin):
     list_display = [
         "request",
         "partner",

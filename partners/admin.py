@@ -22,7 +22,13 @@ from partners.models import (
     Tier,
 )
 from prm.admin_actions import action_with_form
-from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    TenantAdminOnly,
+    TenantModelAdmin,
+    tenant_admin_site,
+)
 
 
 class PartnerMembershipInline(admin.TabularInline):
@@ -366,7 +372,7 @@ class ProgramAgreementAdmin(TenantAdminOnly):
 
 
 @admin.register(AgreementAcceptance, site=tenant_admin_site)
-class AgreementAcceptanceAdmin(TenantModelAdmin):
+class AgreementAcceptanceAdmin(ReadOnlyModelAdmin):
     """Who accepted which version, when and from where: a record, never edited."""
 
     list_display = ["partner", "agreement", "typed_name", "user", "accepted_at", "ip_address"]
@@ -382,15 +388,6 @@ class AgreementAcceptanceAdmin(TenantModelAdmin):
         "ip_address",
         "user_agent",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PartnerProfile, site=tenant_admin_site)
