@@ -1,19 +1,31 @@
-"""The tenant admin's CRM connection (settings with write-only secrets, its status, a connection test) and
-field mappings."""
+"""The tenant admin's CRM connection (settings with write-only secrets, its status, a connection test), field
+mappings, the outbox, and the inbound sync's state, read-only (watermarks, links, resolutions, drift runs)."""
 
 from __future__ import annotations
+
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models, transaction
+from django.db.models import Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm_sync import outbox, registry, services
-from crm_sync.models import CRMConnection, FieldMapping, OutboxEntry
-from prm.admin_sites import TenantAdminOnly, tenant_admin_site
+from crm_sync.models import (
+    CRMConnection,
+    DriftRun,
+    FieldMapping,
+    MirrorLink,
+    OutboxEntry,
+    Resolution,
+    Watermark,
+)
+from crm_sync.selectors import name_records
+from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, tenant_admin_site
 
 SECRET_HELP = _("Stored encrypted and never shown. Leave empty to keep the stored value.")
 
@@ -230,3 +242,133 @@ class OutboxEntryAdmin(TenantAdminOnly):
             _("%(count)s dead letters will be sent again.") % {"count": retried},
             messages.SUCCESS,
         )
+
+
+# --- the inbound half, read-only: what the sync read back and what ops should look at ---------------------
+
+
+class MirroredRecordAdmin(ReadOnlyModelAdmin):
+    """Rows about one mirrored portal record (object_key, record_id): a search term that is an external id
+    (the record's UUID the CRM holds in PRM_External_Id__c) finds the rows of that record, and the list
+    names each record (one query per mirrored object on the page, not one per row)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        by_external_id = Q()
+        for term in search_term.split():
+            try:
+                external_id = uuid.UUID(term)
+            except ValueError:
+                continue
+            for item in registry.mirrors():
+                lookup = item.external_id.replace(".", "__")
+                ids = list(item.model.objects.filter(**{lookup: external_id}).values_list("pk", flat=True))
+                if ids:
+                    by_external_id |= Q(object_key=item.key, record_id__in=ids)
+        if by_external_id:
+            found = found | queryset.filter(by_external_id)
+        return found, may_have_duplicates
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        name_records(list(changelist.result_list))
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        name_records([obj])
+        return obj
+
+    @admin.display(description=_("record"))
+    def record(self, obj):
+        return getattr(obj, "record", None) or "—"
+
+
+@admin.register(Watermark, site=tenant_admin_site)
+class WatermarkAdmin(ReadOnlyModelAdmin):
+    list_display = ["crm_object", "modstamp", "deleted_until", "last_polled_at", "last_error"]
+    search_fields = ["crm_object"]
+    fields = ["crm_object", "modstamp", "deleted_until", "last_polled_at", "last_error", "recent"]
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = _("needs a look")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("flagged", _("CRM value refused")),
+            ("unlinked", _("Deleted in the CRM")),
+            ("in_step", _("In step")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "flagged":
+            return queryset.exclude(flag="")
+        if self.value() == "unlinked":
+            return queryset.filter(unlinked_at__isnull=False)
+        if self.value() == "in_step":
+            return queryset.filter(flag="", unlinked_at__isnull=True)
+        return queryset
+
+
+@admin.register(MirrorLink, site=tenant_admin_site)
+class MirrorLinkAdmin(MirroredRecordAdmin):
+    list_display = [
+        "object_key",
+        "record",
+        "crm_id",
+        "crm_modstamp",
+        "flag",
+        "flagged_at",
+        "unlinked_at",
+    ]
+    list_filter = [AttentionFilter, "object_key"]
+    search_fields = ["^crm_id", "record_id__exact"]
+    fields = [
+        "object_key",
+        "record_id",
+        "record",
+        "crm_id",
+        "crm_modstamp",
+        "flag",
+        "flagged_at",
+        "unlinked_at",
+        "crm_values",
+    ]
+
+
+@admin.register(Resolution, site=tenant_admin_site)
+class ResolutionAdmin(MirroredRecordAdmin):
+    list_display = [
+        "object_key",
+        "record",
+        "crm_field",
+        "portal_value",
+        "crm_value",
+        "winner",
+        "resolved_at",
+    ]
+    list_filter = ["winner", "object_key", "crm_field"]
+    search_fields = ["record_id__exact", "crm_field"]
+    date_hierarchy = "resolved_at"
+    fields = [
+        "object_key",
+        "record_id",
+        "record",
+        "crm_field",
+        "portal_value",
+        "portal_written_at",
+        "crm_value",
+        "crm_written_at",
+        "winner",
+        "resolved_at",
+    ]
+
+
+@admin.register(DriftRun, site=tenant_admin_site)
+class DriftRunAdmin(ReadOnlyModelAdmin):
+    list_display = ["ran_at", "records_checked", "drift_count", "fixed", "error"]
+    list_filter = ["fixed"]
+    date_hierarchy = "ran_at"
+    fields = ["ran_at", "records_checked", "drift_count", "fixed", "error", "by_field"]

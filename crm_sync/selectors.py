@@ -89,7 +89,7 @@ def inbound_state(tenant: Tenant) -> dict:
         )
         resolutions = list(Resolution.objects.all()[:RESOLUTIONS_SHOWN])
         drift_runs = list(DriftRun.objects.all()[:DRIFT_RUNS_SHOWN])
-        _name_records([*attention, *resolutions])
+        name_records([*attention, *resolutions])
     return {
         "watermarks": watermarks,
         "attention": attention,
@@ -99,7 +99,7 @@ def inbound_state(tenant: Tenant) -> dict:
     }
 
 
-def _name_records(rows: list) -> None:
+def name_records(rows: list) -> None:
     """Give each row (MirrorLink, Resolution) the portal record it is about, as `.record` (None if gone)."""
     by_key: dict[str, set[int]] = {}
     for row in rows:

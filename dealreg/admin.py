@@ -1,7 +1,5 @@
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -16,6 +14,7 @@ from dealreg.models import (
     DealStatus,
     ExtensionRequest,
 )
+from prm.admin_actions import action_with_form
 from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 
 
@@ -76,56 +75,39 @@ class AttachmentInline(ReadOnlyInline):
     fields = ["name", "extension", "size", "uploaded_at"]
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+def _decide(modeladmin, request, queryset, *, approve: bool, title: str, required: bool):
+    """Ask for the reason on an intermediate page, then decide every selected registration; the ones not
+    waiting for a decision are counted and left as they are."""
 
+    def decide(deal, data):
+        if deal.status != DealStatus.SUBMITTED:
+            raise services.DealTransitionError(deal.status)
+        service = services.deal_approve if approve else services.deal_reject
+        service(deal=deal, acting_user=request.user, reason=data["reason"])
 
-def _decide(modeladmin, request, queryset, *, approve: bool):
-    done, skipped = 0, 0
-    reason = request.POST.get("reason", "").strip()
-    for deal in queryset.filter(status=DealStatus.SUBMITTED):
-        try:
-            if approve:
-                services.deal_approve(deal=deal, acting_user=request.user, reason=reason)
-            else:
-                services.deal_reject(deal=deal, acting_user=request.user, reason=reason)
-            done += 1
-        except (services.DealTransitionError, ValidationError):
-            skipped += 1
-    skipped += queryset.exclude(status=DealStatus.SUBMITTED).count()
-    if done:
-        text = ngettext("%(n)d registration decided.", "%(n)d registrations decided.", done) % {"n": done}
-        modeladmin.message_user(request, text, messages.SUCCESS)
-    if skipped:
-        text = ngettext(
-            "%(n)d registration was not waiting for a decision and is unchanged.",
-            "%(n)d registrations were not waiting for a decision and are unchanged.",
-            skipped,
-        ) % {"n": skipped}
-        modeladmin.message_user(request, text, messages.WARNING)
-
-
-def _with_reason(modeladmin, request, queryset, *, approve: bool, title: str, required: bool):
-    """Ask for the reason on an intermediate page, then decide every selected registration."""
-    if "apply" in request.POST:
-        form = ReasonForm(request.POST)
-        if form.is_valid() or (not required and not request.POST.get("reason")):
-            _decide(modeladmin, request, queryset, approve=approve)
-            return None
-    else:
-        form = ReasonForm()
-    if not required:
-        form.fields["reason"].required = False
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "deals": queryset.select_related("partner"),
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "dealreg/admin_decide.html", context)
+    return action_with_form(
+        modeladmin,
+        request,
+        queryset.select_related("partner"),
+        call=decide,
+        title=title,
+        reason_required=required,
+        describe=lambda deal: (
+            f"{deal.name} ({deal.customer_name}), {deal.partner.name} · {deal.get_status_display()}"
+        ),
+        refused=(services.DealTransitionError, ValidationError),
+        done_message=lambda n: (
+            ngettext("%(n)d registration decided.", "%(n)d registrations decided.", n) % {"n": n}
+        ),
+        refused_message=lambda n: (
+            ngettext(
+                "%(n)d registration was not waiting for a decision and is unchanged.",
+                "%(n)d registrations were not waiting for a decision and are unchanged.",
+                n,
+            )
+            % {"n": n}
+        ),
+    )
 
 
 @admin.register(Deal, site=tenant_admin_site)
@@ -193,15 +175,13 @@ class DealAdmin(TenantModelAdmin):
 
     @admin.action(description=_("Approve the selected registrations"))
     def approve_selected(self, request, queryset):
-        return _with_reason(
+        return _decide(
             self, request, queryset, approve=True, title=_("Approve registrations"), required=False
         )
 
     @admin.action(description=_("Reject the selected registrations, with a reason"))
     def reject_selected(self, request, queryset):
-        return _with_reason(
-            self, request, queryset, approve=False, title=_("Reject registrations"), required=True
-        )
+        return _decide(self, request, queryset, approve=False, title=_("Reject registrations"), required=True)
 
 
 @admin.register(ExtensionRequest, site=tenant_admin_site)

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -34,21 +33,9 @@ from incentives.models import (
     TierRule,
 )
 from partners.models import Partner, Tier
-from prm.admin_sites import TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_actions import ReasonForm, action_with_form, apply_each, report
+from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 from prm.models import Role
-
-
-class ReadOnlyAdmin(TenantModelAdmin):
-    """Rows written by services only: the admin shows them."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(IncentiveSettings, site=tenant_admin_site)
@@ -102,10 +89,6 @@ class TierRuleAdmin(TenantAdminOnly):
 # --- actions with a form on an intermediate page --------------------------------------------------------
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
-
-
 class MoveForm(ReasonForm):
     tier = forms.ModelChoiceField(label=_("Move to"), queryset=Tier.objects.none())
 
@@ -116,35 +99,9 @@ class MoveForm(ReasonForm):
         self.order_fields(["tier", "reason"])
 
 
-def _ask(modeladmin, request, queryset, *, form, title: str):
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "objects": list(queryset),
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "incentives/admin_action.html", context)
-
-
-def _report(modeladmin, request, done: int, errors: list[str]) -> None:
-    if done:
-        modeladmin.message_user(request, gettext("%(n)d done.") % {"n": done}, messages.SUCCESS)
-    for error in errors:
-        modeladmin.message_user(request, error, messages.ERROR)
-
-
-def _each(queryset, call) -> tuple[int, list[str]]:
-    done, errors = 0, []
-    for obj in queryset:
-        try:
-            call(obj)
-            done += 1
-        except ValidationError as refused:
-            errors.append(f"{obj}: {' '.join(refused.messages)}")
-    return done, errors
+def _each(modeladmin, request, rows, call) -> None:
+    done, refusals = apply_each(rows, call)
+    report(modeladmin, request, done, refusals)
 
 
 class TierChangeInline(admin.TabularInline):
@@ -229,28 +186,25 @@ class PartnerTierAdmin(TenantModelAdmin):
 
     @admin.action(description=_("Move the selected partners to a tier, with a reason"))
     def move_to_tier(self, request, queryset):
-        if "apply" in request.POST:
-            form = MoveForm(request.POST)
-            if form.is_valid():
-                tier, reason = form.cleaned_data["tier"], form.cleaned_data["reason"]
-                done, errors = _each(
-                    queryset,
-                    lambda partner: services.partner_move_tier(
-                        partner=partner, to_tier=tier, reason=reason, acting_user=request.user
-                    ),
-                )
-                _report(self, request, done, errors)
-                return None
-        else:
-            form = MoveForm()
-        return _ask(self, request, queryset, form=form, title=gettext("Move partners to a tier"))
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            call=lambda partner, data: services.partner_move_tier(
+                partner=partner, to_tier=data["tier"], reason=data["reason"], acting_user=request.user
+            ),
+            title=gettext("Move partners to a tier"),
+            form_class=MoveForm,
+        )
 
     @admin.action(description=_("Accept the recommended tier of the selected partners"))
     def accept_recommendations(self, request, queryset):
         evaluations = TierEvaluation.objects.filter(partner__in=queryset).select_related(
             "partner", "qualified_tier"
         )
-        done, errors = _each(
+        _each(
+            self,
+            request,
             evaluations,
             lambda evaluation: services.recommendation_accept(
                 evaluation=evaluation, acting_user=request.user
@@ -258,12 +212,12 @@ class PartnerTierAdmin(TenantModelAdmin):
         )
         missing = queryset.count() - len(evaluations)
         if missing:
-            errors.append(gettext("%(n)d partner(s) have no evaluation yet.") % {"n": missing})
-        _report(self, request, done, errors)
+            text = gettext("%(n)d partner(s) have no evaluation yet.") % {"n": missing}
+            self.message_user(request, text, messages.ERROR)
 
 
 @admin.register(TierEvaluation, site=tenant_admin_site)
-class TierEvaluationAdmin(ReadOnlyAdmin):
+class TierEvaluationAdmin(ReadOnlyModelAdmin):
     list_display = [
         "partner",
         "current_tier",
@@ -288,17 +242,18 @@ class TierEvaluationAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Accept the selected recommendations"))
     def accept(self, request, queryset):
-        done, errors = _each(
+        _each(
+            self,
+            request,
             queryset.exclude(recommendation=Recommendation.NONE),
             lambda evaluation: services.recommendation_accept(
                 evaluation=evaluation, acting_user=request.user
             ),
         )
-        _report(self, request, done, errors)
 
 
 @admin.register(TierChange, site=tenant_admin_site)
-class TierChangeAdmin(ReadOnlyAdmin):
+class TierChangeAdmin(ReadOnlyModelAdmin):
     list_display = ["partner", "from_tier", "to_tier", "changed_by", "changed_at", "reason"]
     list_filter = ["to_tier"]
     search_fields = ["partner__name", "reason"]
@@ -432,11 +387,12 @@ class PayoutStatementAdmin(TenantAdminOnly):
     def approve(self, request, queryset):
         if self._role(request) != Role.TENANT_ADMIN:
             return
-        done, errors = _each(
+        _each(
+            self,
+            request,
             queryset,
             lambda statement: services.statement_approve(statement=statement, acting_user=request.user),
         )
-        _report(self, request, done, errors)
 
     @admin.action(description=_("Export the selected statements as CSV"))
     def export_csv(self, request, queryset):
@@ -487,7 +443,7 @@ def _safe(text: str) -> str:
 
 
 @admin.register(MdfBudget, site=tenant_admin_site)
-class MdfBudgetAdmin(ReadOnlyAdmin):
+class MdfBudgetAdmin(ReadOnlyModelAdmin):
     list_display = ["partner", "period_start", "period_end", "allowance", "committed", "remaining"]
     list_select_related = ["partner"]
     search_fields = ["partner__name"]
@@ -498,24 +454,18 @@ class MdfBudgetAdmin(ReadOnlyAdmin):
 
 
 def _decide_with_reason(modeladmin, request, queryset, *, call, title: str, required: bool):
-    if "apply" in request.POST:
-        form = ReasonForm(request.POST)
-        if not required:
-            form.fields["reason"].required = False
-        if form.is_valid():
-            reason = form.cleaned_data["reason"]
-            done, errors = _each(queryset, lambda obj: call(obj, reason))
-            _report(modeladmin, request, done, errors)
-            return None
-    else:
-        form = ReasonForm()
-        if not required:
-            form.fields["reason"].required = False
-    return _ask(modeladmin, request, queryset, form=form, title=title)
+    return action_with_form(
+        modeladmin,
+        request,
+        queryset,
+        call=lambda obj, data: call(obj, data["reason"]),
+        title=title,
+        reason_required=required,
+    )
 
 
 @admin.register(MdfRequest, site=tenant_admin_site)
-class MdfRequestAdmin(ReadOnlyAdmin):
+class MdfRequestAdmin(ReadOnlyModelAdmin):
     list_display = ["title", "partner", "amount", "currency", "starts_on", "ends_on", "status", "claim_by"]
     list_filter = ["status"]
     search_fields = ["title", "partner__name"]
@@ -572,7 +522,7 @@ class ProofInline(admin.TabularInline):
 
 
 @admin.register(MdfClaim, site=tenant_admin_site)
-class MdfClaimAdmin(ReadOnlyAdmin):
+class MdfClaimAdmin(ReadOnlyModelAdmin):
     list_display = [
         "request",
         "partner",

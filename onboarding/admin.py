@@ -12,7 +12,13 @@ from onboarding.models import (
     PlanTask,
     TaskStatus,
 )
-from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    TenantAdminOnly,
+    TenantModelAdmin,
+    tenant_admin_site,
+)
 from prm.models import STAFF_ROLES, Role
 
 
@@ -173,7 +179,7 @@ class OnboardingTaskAdmin(TenantModelAdmin):
 
 
 @admin.register(PartnerEvent, site=tenant_admin_site)
-class PartnerEventAdmin(TenantModelAdmin):
+class PartnerEventAdmin(ReadOnlyModelAdmin):
     """The lifecycle events onboarding heard of; written by the receivers only."""
 
     list_display = ["partner", "kind", "ref", "occurred_at"]
@@ -182,12 +188,3 @@ class PartnerEventAdmin(TenantModelAdmin):
     list_select_related = ["partner"]
     fields = ["partner", "kind", "ref", "occurred_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,10 +1,8 @@
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, F
-from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partners import services
@@ -23,7 +21,14 @@ from partners.models import (
     StageChange,
     Tier,
 )
-from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_actions import action_with_form
+from prm.admin_sites import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    TenantAdminOnly,
+    TenantModelAdmin,
+    tenant_admin_site,
+)
 
 
 class PartnerMembershipInline(admin.TabularInline):
@@ -102,13 +107,16 @@ class TierAdmin(TenantAdminOnly):
 # ---- Recruitment ----------------------------------------------------------------------------------------
 
 
-class DecisionReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=_("The applicants read it in their email. Required to reject."),
-    )
+APPROVE_INTRO = _(
+    "Approving creates each partner, invites its contact person as partner admin and emails them."
+)
+
+
+def _describe_application(application: PartnerApplication) -> str:
+    text = f"{application.company_name} ({application.get_status_display()}"
+    if application.fit_score is not None:
+        text += ", " + gettext("fit %(score)s") % {"score": application.fit_score}
+    return text + ")"
 
 
 @admin.register(PartnerApplication, site=tenant_admin_site)
@@ -232,46 +240,29 @@ class PartnerApplicationAdmin(TenantModelAdmin):
         )
 
     def _decide(self, request, queryset, decision: str):
-        if request.POST.get("confirm"):
-            form = DecisionReasonForm(request.POST)
-            if form.is_valid():
-                reason = form.cleaned_data["reason"]
-                done = 0
-                for application in queryset:
-                    try:
-                        if decision == "approve":
-                            services.application_approve(
-                                application=application, reason=reason, acting_user=request.user
-                            )
-                        else:
-                            services.application_reject(
-                                application=application, reason=reason, acting_user=request.user
-                            )
-                        done += 1
-                    except ValidationError as refused:
-                        for message in refused.messages:
-                            self.message_user(request, f"{application}: {message}", messages.ERROR)
-                if done:
-                    text = (
-                        _("%(count)s application(s) approved; each applicant was emailed.")
-                        if decision == "approve"
-                        else _("%(count)s application(s) rejected; each applicant was emailed.")
-                    )
-                    self.message_user(request, text % {"count": done}, messages.SUCCESS)
-                return None
-        else:
-            form = DecisionReasonForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Approve applications") if decision == "approve" else _("Reject applications"),
-            "applications": queryset,
-            "form": form,
-            "action": request.POST.get("action"),
-            "decision": decision,
-            "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/partners/application_decide.html", context)
+        approve = decision == "approve"
+        service = services.application_approve if approve else services.application_reject
+        done_text = (
+            _("%(count)s application(s) approved; each applicant was emailed.")
+            if approve
+            else _("%(count)s application(s) rejected; each applicant was emailed.")
+        )
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            call=lambda application, data: service(
+                application=application, reason=data["reason"], acting_user=request.user
+            ),
+            title=_("Approve applications") if approve else _("Reject applications"),
+            # Optional on the form: rejecting without one is refused per application, by the service.
+            reason_required=False,
+            reason_help=_("The applicants read it in their email. Required to reject."),
+            intro=APPROVE_INTRO if approve else _("Each applicant is emailed the reason."),
+            describe=_describe_application,
+            submit_label=_("Approve") if approve else _("Reject"),
+            done_message=lambda n: done_text % {"count": n},
+        )
 
     @admin.action(description=_("Approve selected applications"))
     def approve_selected(self, request, queryset):
@@ -381,7 +372,7 @@ class ProgramAgreementAdmin(TenantAdminOnly):
 
 
 @admin.register(AgreementAcceptance, site=tenant_admin_site)
-class AgreementAcceptanceAdmin(TenantModelAdmin):
+class AgreementAcceptanceAdmin(ReadOnlyModelAdmin):
     """Who accepted which version, when and from where: a record, never edited."""
 
     list_display = ["partner", "agreement", "typed_name", "user", "accepted_at", "ip_address"]
@@ -397,15 +388,6 @@ class AgreementAcceptanceAdmin(TenantModelAdmin):
         "ip_address",
         "user_agent",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PartnerProfile, site=tenant_admin_site)

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from prm import services
-from prm.admin_sites import TenantAdminOnly, platform_admin_site, tenant_admin_site
+from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, platform_admin_site, tenant_admin_site
 from prm.models import STAFF_ROLES, Membership, ParkedTask, Role, Tenant, TenantDomain, User
 
 # --- the tenant's own admin -------------------------------------------------------------------------------
@@ -108,22 +108,13 @@ class MembershipAdmin(TenantAdminOnly):
 
 
 @admin.register(TenantDomain, site=tenant_admin_site)
-class TenantDomainAdmin(TenantAdminOnly):
+class TenantDomainAdmin(ReadOnlyModelAdmin):
     """Read-only here: which host names serve this portal. The platform admin assigns them."""
 
     list_display = ["domain", "is_primary"]
 
     def get_queryset(self, request):
         return TenantDomain.objects.filter(tenant=request.tenant)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 # --- the platform admin -----------------------------------------------------------------------------------

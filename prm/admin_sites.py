@@ -159,6 +159,20 @@ class TenantAdminOnly(TenantModelAdmin):
     editor_roles = frozenset({Role.TENANT_ADMIN})
 
 
+class ReadOnlyModelAdmin(TenantModelAdmin):
+    """Rows written by services only (records, logs, the sync's own state): the tenant's staff read them,
+    nobody adds, changes or deletes them here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """A record's history or attachments shown on its parent's page: written by services only, so nobody
     adds, changes or deletes rows here, and whoever may open the parent (its admin decides, by role) reads

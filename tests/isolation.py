@@ -151,6 +151,10 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "crm_sync.crmconnection": crm_connection,
     "crm_sync.fieldmapping": lambda tc: crm_services.mappings_for(tc.tenant, "partners.partner")[0],
     "crm_sync.outboxentry": lambda tc: OutboxEntry.objects.filter(tenant=tc.tenant).first(),
+    "crm_sync.watermark": lambda tc: _crm_inbound(tc, "watermark"),
+    "crm_sync.mirrorlink": lambda tc: _crm_inbound(tc, "mirror_link"),
+    "crm_sync.resolution": lambda tc: _crm_inbound(tc, "resolution"),
+    "crm_sync.driftrun": lambda tc: _crm_inbound(tc, "drift_run"),
     # onboarding
     "onboarding.onboardingplan": lambda tc: onboarding_plan(tc),
     "onboarding.onboardingsettings": lambda tc: onboarding_settings(tc),
@@ -164,6 +168,23 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "enablement.certification": lambda tc: _enablement(tc).certification,
     "enablement.certificationaward": _enablement_award,
 }
+
+
+def _crm_inbound(tc, which: str):
+    """One row of each of the inbound sync's models, about the tenant's partner (made on first use)."""
+    from crm_sync.models import DriftRun, MirrorLink, Resolution, Watermark
+    from tests.factories import DriftRunFactory, MirrorLinkFactory, ResolutionFactory, WatermarkFactory
+
+    about = {"object_key": "partners.partner", "record_id": tc.partner.pk}
+    if which == "watermark":
+        return Watermark.objects.first() or WatermarkFactory(tenant=tc.tenant, crm_object="Account")
+    if which == "mirror_link":
+        return MirrorLink.objects.filter(**about).first() or MirrorLinkFactory(
+            tenant=tc.tenant, **about, flag="Refused: not a stage", flagged_at=tc.partner.created_at
+        )
+    if which == "resolution":
+        return Resolution.objects.first() or ResolutionFactory(tenant=tc.tenant, **about, crm_field="Name")
+    return DriftRun.objects.first() or DriftRunFactory(tenant=tc.tenant, drift_count=2)
 
 
 def onboarding_plan(tc):

@@ -304,7 +304,7 @@ def test_the_admin_approves_and_rejects_with_a_reason(queue, django_capture_on_c
             {
                 "action": "approve_selected",
                 "_selected_action": [best.pk],
-                "confirm": "yes",
+                "apply": "1",
                 "reason": "Welcome",
             },
         )
@@ -313,7 +313,7 @@ def test_the_admin_approves_and_rejects_with_a_reason(queue, django_capture_on_c
             {
                 "action": "reject_selected",
                 "_selected_action": [poor.pk],
-                "confirm": "yes",
+                "apply": "1",
                 "reason": "Not a fit",
             },
         )
@@ -328,7 +328,7 @@ def test_the_admin_approves_and_rejects_with_a_reason(queue, django_capture_on_c
     # Approving the rejected one now: a clear message, nothing changes.
     response = client.post(
         url,
-        {"action": "approve_selected", "_selected_action": [poor.pk], "confirm": "yes", "reason": ""},
+        {"action": "approve_selected", "_selected_action": [poor.pk], "apply": "1", "reason": ""},
         follow=True,
     )
     assert "already rejected" in response.content.decode()
