@@ -165,7 +165,7 @@ def _verify_object(connection, declared, mappings, ext_of, report: VerifyReport,
     )
     resend: list[int] = []
     for record in records:
-        if declared.crm_only is not None and declared.crm_only(record):
+        if declared.is_crm_only(record):
             continue
         if record.pk in in_flight:
             report.in_flight += 1
