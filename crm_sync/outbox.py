@@ -514,6 +514,22 @@ def _delete_chunk(
         raise _Halt(paused=True)
 
 
+def crm_delete(connection: CRMConnection, crm_ids: list[str]) -> int:
+    """Delete CRM records by Id, COLLECTION_LIMIT a call (crm_verify --fix); the number deleted or already
+    gone. A failed call raises CRMError."""
+    done = 0
+    for start in range(0, len(crm_ids), COLLECTION_LIMIT):
+        params = {"ids": ",".join(crm_ids[start : start + COLLECTION_LIMIT]), "allOrNone": "false"}
+        answers = with_fresh_session(
+            connection,
+            lambda sf, params=params: sf.restful("composite/sobjects", params=params, method="DELETE"),
+        )
+        done += sum(
+            1 for answer in answers if answer.get("success") or _record_error(answer)[0] in GONE_CODES
+        )
+    return done
+
+
 def _forget_links(declared: registry.Mirror, entries: list[OutboxEntry]) -> None:
     """The records are gone on both sides: what the inbound sync knew of them goes too."""
     from crm_sync.models import MirrorLink
