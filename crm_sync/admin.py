@@ -211,6 +211,7 @@ class OutboxEntryAdmin(TenantAdminOnly):
     fields = [
         "object_key",
         "record_id",
+        "external_id",
         "state",
         "attempts",
         "last_error",

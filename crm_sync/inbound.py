@@ -25,7 +25,8 @@ value is not bounced back (a row queued by an earlier portal edit still goes: it
 CRM records without an external ID (the portal did not create them) go to the object's `receive_crm_only`
 handler (dealreg fills its customer accounts, read-only). Deletions come from the getDeleted resource: the
 portal record is not deleted but flagged unlinked (`MirrorLink.unlinked_at`), shown on the sync-status page;
-`crm_resync` sends it again, which re-creates it.
+`crm_resync` sends it again, which re-creates it. A deletion whose portal record no longer exists (the
+portal's own delete, mirrored by the drain) flags nothing: its leftover link is dropped.
 """
 
 from __future__ import annotations
@@ -540,12 +541,18 @@ def _poll_deleted(
     end = (timezone.now() + timedelta(seconds=1)).replace(microsecond=0)
     start = (watermark.deleted_until - OVERLAP) if watermark.deleted_until else end - FIRST_DELETED_WINDOW
     answer = _call(connection, lambda sf: getattr(sf, crm_object).deleted(start, end), result, watermark)
-    keys = [declared.key for declared in declared_list]
-    for deleted in answer.get("deletedRecords") or []:
-        when = parse_stamp(deleted["deletedDate"]) if deleted.get("deletedDate") else end
-        result.unlinked += MirrorLink.objects.filter(
-            crm_id=deleted["id"], object_key__in=keys, unlinked_at__isnull=True
-        ).update(unlinked_at=when)
+    deleted_at = {
+        deleted["id"]: parse_stamp(deleted["deletedDate"]) if deleted.get("deletedDate") else end
+        for deleted in answer.get("deletedRecords") or []
+    }
+    for declared in declared_list if deleted_at else []:
+        links = MirrorLink.objects.filter(crm_id__in=list(deleted_at), object_key=declared.key)
+        # A record deleted in the portal itself (the drain's delete coming back): nothing left to flag.
+        links.exclude(record_id__in=declared.model.objects.values("pk")).delete()
+        for link in links.filter(unlinked_at__isnull=True):
+            link.unlinked_at = deleted_at[link.crm_id]
+            link.save(update_fields=["unlinked_at"])
+            result.unlinked += 1
     latest = answer.get("latestDateCovered")
     watermark.deleted_until = parse_stamp(latest) if latest else end
     watermark.save(update_fields=["deleted_until"])

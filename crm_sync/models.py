@@ -165,7 +165,7 @@ class OutboxEntry(TenantOwnedModel):
     """A mirrored record that changed and is (or was) to be sent to the CRM.
 
     Written by the database triggers of crm_sync.registry, never by Python: at most one pending row per
-    record, whose changed_at moves with each further change.
+    record, whose changed_at moves with each further change; a delete turns it into a delete (external_id).
     """
 
     object_key = models.CharField(_("mirrored object"), max_length=100)
@@ -185,6 +185,11 @@ class OutboxEntry(TenantOwnedModel):
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     # A pending row is not sent before this (backoff after a failure); null: due now.
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    # Set by the trigger when the record was deleted: the row deletes the CRM record carrying this external
+    # ID (the record itself is gone, so nothing else could tell). Empty: the row upserts the record.
+    external_id = models.CharField(
+        _("external ID of a deleted record"), max_length=255, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["changed_at", "id"]

@@ -18,8 +18,15 @@ Records go out by sObject Collections upsert on the external-ID field, at most 2
 - `REQUEST_LIMIT_EXCEEDED`, or API usage (the `Sforce-Limit-Info` header) past the connection's pause
   share: the connection pauses for PAUSE_FOR and the rows go back to pending without counting an attempt.
 
-A record deleted in the portal is not sent (deletes are not mirrored yet): its row is marked sent with a
-note.
+Deletes are mirrored. The trigger turns a deleted record's row into a delete carrying its external ID
+(`OutboxEntry.external_id`; edits still pending before the delete go out as that one delete). A drain sends
+deletes after its upserts, children's before their parents': it looks the CRM Ids up by external ID (SOQL
+`... WHERE PRM_External_Id__c IN (...)`, up to 200 a query), then deletes them by sObject Collections
+(`DELETE composite/sobjects?ids=...&allOrNone=false`, up to 200 a call), each record's result ruled as for
+an upsert. A record the CRM does not have (never sent, or already deleted: `ENTITY_IS_DELETED`,
+`NOT_FOUND`, `INVALID_CROSS_REFERENCE_KEY`) is done without a call. Not deleted in the CRM: records a mirror's
+condition kept out of it (a deal deleted before approval) and CRM-only copies (customer accounts read from
+the CRM); their deletes write no row. The record's MirrorLink goes with it.
 """
 
 from __future__ import annotations
@@ -55,7 +62,10 @@ PAUSE_FOR = timedelta(minutes=15)
 BACKOFF_CAP = 15 * 60.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
 CRM_ONLY_NOTE = "A read-only copy of a CRM record; never sent back."
-DELETED_NOTE = "Deleted in the portal; deletes are not mirrored to the CRM yet."
+DELETED_NOTE = "Deleted in the portal before it was sent."
+NOT_IN_CRM_NOTE = "Deleted in the portal; the CRM had no such record."
+# Per-record delete errors meaning the CRM record is already gone: the delete is done.
+GONE_CODES = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}
 PARENT_NOT_SENT = "Waiting for its parent record, which failed in the same drain."
 
 
@@ -212,8 +222,20 @@ def lease() -> timedelta:
 
 
 def _due_rows(tenant: Tenant) -> models.QuerySet[OutboxEntry]:
-    return OutboxEntry.objects.filter(tenant=tenant, state=OutboxState.PENDING).filter(
-        models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=timezone.now())
+    now = timezone.now()
+    # A delete waits while an upsert of the same record is being sent: sent after it, that upsert would
+    # re-create the record the delete removed.
+    upserting = OutboxEntry.objects.filter(
+        tenant=models.OuterRef("tenant"),
+        object_key=models.OuterRef("object_key"),
+        record_id=models.OuterRef("record_id"),
+        state=OutboxState.SENDING,
+        claimed_at__gte=now - lease(),
+    )
+    return (
+        OutboxEntry.objects.filter(tenant=tenant, state=OutboxState.PENDING)
+        .filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+        .filter(models.Q(external_id="") | ~models.Exists(upserting))
     )
 
 
@@ -303,8 +325,9 @@ def _send_batch(
     result: DrainResult,
 ) -> None:
     by_key: dict[str, list[OutboxEntry]] = defaultdict(list)
+    deletes: dict[str, list[OutboxEntry]] = defaultdict(list)
     for entry in entries:
-        by_key[entry.object_key].append(entry)
+        (deletes if entry.external_id else by_key)[entry.object_key].append(entry)
     pending = list(entries)  # not yet resolved: released again if the drain pauses
     try:
         for declared in registry.mirrors():
@@ -321,7 +344,7 @@ def _send_batch(
                     _mark_sent([entry], claim_time, note=DELETED_NOTE)
                     pending.remove(entry)
                     continue
-                if declared.crm_only is not None and declared.crm_only(record):
+                if declared.is_crm_only(record):
                     _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
                     pending.remove(entry)
                     continue
@@ -341,7 +364,15 @@ def _send_batch(
                 _send_chunk(connection, declared, chunk, claim_time, result)
                 for entry, _body in chunk:
                     pending.remove(entry)
-        for key, group in by_key.items():  # rows of objects nobody mirrors any more
+        # Children before their parents: deleting a CRM parent may take its children with it.
+        for declared in reversed(registry.mirrors()):
+            group = deletes.pop(declared.key, [])
+            for start in range(0, len(group), COLLECTION_LIMIT):
+                chunk = group[start : start + COLLECTION_LIMIT]
+                _delete_chunk(connection, declared, chunk, claim_time, result)
+                for entry in chunk:
+                    pending.remove(entry)
+        for key, group in [*by_key.items(), *deletes.items()]:  # rows of objects nobody mirrors any more
             for entry in group:
                 _fail(entry, claim_time, f"{key} is not mirrored", result, transient=False)
                 pending.remove(entry)
@@ -389,9 +420,7 @@ def _send_chunk(
             sent.append(entry)
             continue
         result.failed.add(body[declared.external_id_field])
-        errors = answer.get("errors") or [{}]
-        code = errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN_ERROR"
-        message = f"{code}: {errors[0].get('message', '')}"
+        code, message = _record_error(answer)
         _fail(entry, claim_time, message, result, transient=code in TRANSIENT_CODES, now=now)
     _mark_sent(sent, claim_time)
     if shared:
@@ -402,6 +431,113 @@ def _send_chunk(
         connection.last_error = ""
     if over_share:
         raise _Halt(paused=True)
+
+
+def _record_error(answer: dict) -> tuple[str, str]:
+    """The code and `code: message` of a failed record's result in a Collections answer."""
+    errors = answer.get("errors") or [{}]
+    code = errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN_ERROR"
+    return code, f"{code}: {errors[0].get('message', '')}"
+
+
+def _soql_list(values: list[str]) -> str:
+    return ", ".join("'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values)
+
+
+def _delete_chunk(
+    connection: CRMConnection,
+    declared: registry.Mirror,
+    chunk: list[OutboxEntry],
+    claim_time: datetime,
+    result: DrainResult,
+) -> None:
+    """Delete the CRM records of up to COLLECTION_LIMIT records deleted in the portal: their CRM Ids by
+    external ID in one query, then one sObject Collections delete; a record the CRM lacks is done."""
+    ext = declared.external_id_field
+    unknown = [entry for entry in chunk if not entry.external_id]
+    _mark_sent(unknown, claim_time, note=DELETED_NOTE)
+    chunk = [entry for entry in chunk if entry.external_id]
+    if not chunk:
+        return
+    wanted = _soql_list([entry.external_id for entry in chunk])
+    soql = f"SELECT Id, {ext} FROM {declared.crm_object} WHERE {ext} IN ({wanted})"
+    result.calls += 1
+    try:
+        rows = with_fresh_session(connection, lambda sf: sf.query_all(soql)["records"])
+    except CRMError as failure:
+        _call_failed(
+            connection, declared, [(e, {ext: e.external_id}) for e in chunk], claim_time, result, failure
+        )
+    crm_ids = {row[ext]: row["Id"] for row in rows}
+    absent = [entry for entry in chunk if entry.external_id not in crm_ids]
+    _mark_sent(absent, claim_time, note=NOT_IN_CRM_NOTE)
+    _forget_links(declared, absent)
+    present = [(entry, crm_ids[entry.external_id]) for entry in chunk if entry.external_id in crm_ids]
+    if not present:
+        return
+    params = {"ids": ",".join(crm_id for _entry, crm_id in present), "allOrNone": "false"}
+    usage: dict[str, Any] = {}
+
+    def call(sf):
+        answer = sf.restful("composite/sobjects", params=params, method="DELETE")
+        usage.update(getattr(sf, "api_usage", None) or {})
+        return answer
+
+    result.calls += 1
+    try:
+        answers = with_fresh_session(connection, call)
+    except CRMError as failure:
+        pairs = [(entry, {ext: entry.external_id}) for entry, _crm_id in present]
+        _call_failed(connection, declared, pairs, claim_time, result, failure)
+    over_share = _record_usage(connection, usage)
+    now = timezone.now()
+    deleted: list[OutboxEntry] = []
+    gone: list[OutboxEntry] = []
+    # Results come in the order of the ids; a failed one need not name its id.
+    for (entry, _crm_id), answer in zip(present, answers, strict=True):
+        if answer.get("success"):
+            deleted.append(entry)
+            continue
+        code, message = _record_error(answer)
+        if code in GONE_CODES:
+            gone.append(entry)
+            continue
+        _fail(entry, claim_time, message, result, transient=code in TRANSIENT_CODES, now=now)
+    _mark_sent(deleted, claim_time)
+    _mark_sent(gone, claim_time, note=NOT_IN_CRM_NOTE)
+    _forget_links(declared, deleted + gone)
+    result.sent += len(deleted)
+    if deleted:
+        connection.last_success_at = now
+        connection.last_error = ""
+    if over_share:
+        raise _Halt(paused=True)
+
+
+def crm_delete(connection: CRMConnection, crm_ids: list[str]) -> int:
+    """Delete CRM records by Id, COLLECTION_LIMIT a call (crm_verify --fix); the number deleted or already
+    gone. A failed call raises CRMError."""
+    done = 0
+    for start in range(0, len(crm_ids), COLLECTION_LIMIT):
+        params = {"ids": ",".join(crm_ids[start : start + COLLECTION_LIMIT]), "allOrNone": "false"}
+        answers = with_fresh_session(
+            connection,
+            lambda sf, params=params: sf.restful("composite/sobjects", params=params, method="DELETE"),
+        )
+        done += sum(
+            1 for answer in answers if answer.get("success") or _record_error(answer)[0] in GONE_CODES
+        )
+    return done
+
+
+def _forget_links(declared: registry.Mirror, entries: list[OutboxEntry]) -> None:
+    """The records are gone on both sides: what the inbound sync knew of them goes too."""
+    from crm_sync.models import MirrorLink
+
+    if entries:
+        MirrorLink.objects.filter(
+            object_key=declared.key, record_id__in=[e.record_id for e in entries]
+        ).delete()
 
 
 def shared_guard(
@@ -520,6 +656,15 @@ def _send_bulk_job(
     fields: dict[str, str],
     result: DrainResult,
 ) -> None:
+    deletes = [entry for entry in entries if entry.external_id]
+    entries = [entry for entry in entries if not entry.external_id]
+    for start in range(0, len(deletes), COLLECTION_LIMIT):
+        try:
+            _delete_chunk(connection, declared, deletes[start : start + COLLECTION_LIMIT], claim_time, result)
+        except _Halt:
+            for entry in deletes[start:] + entries:  # the ones resolved already are left as they are
+                _release(entry, claim_time, {})
+            raise
     records = declared.model.objects.select_related(*declared.related(fields)).in_bulk(
         [e.record_id for e in entries]
     )
@@ -529,7 +674,7 @@ def _send_bulk_job(
         if record is None:
             _mark_sent([entry], claim_time, note=DELETED_NOTE)
             continue
-        if declared.crm_only is not None and declared.crm_only(record):
+        if declared.is_crm_only(record):
             _mark_sent([entry], claim_time, note=CRM_ONLY_NOTE)
             continue
         try:

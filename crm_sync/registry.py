@@ -15,7 +15,9 @@ parent's CRM record. `references` maps further reference fields to the mirrored 
 (`{"PRM_Partner_Account__c": "partners.partner"}`): the value (that record's public id) is sent as a
 reference by external ID, and that object is sent first too. `condition` is a SQL condition on the new row
 (`NEW.status IN ('approved', 'won')`): inserts and updates of rows that do not meet it write no outbox row,
-so such records never reach the CRM until a change makes them meet it.
+so such records never reach the CRM until a change makes them meet it; a delete of a row that does not meet
+it writes none either (the record never reached the CRM). `crm_only` names field values of records that
+came from the CRM (`{"source": "crm"}`): they are never sent, and deleting them deletes nothing in the CRM.
 
 These declarations are the defaults of each tenant's field mappings (`crm_sync.models.FieldMapping`).
 
@@ -26,10 +28,13 @@ schema change, while the model's app imports nothing of crm_sync but this public
 inserts a pending `crm_sync_outboxentry` row in the same transaction as the change, or, when the record
 already has a pending row, only moves its `changed_at` (a partial unique index on (tenant, object key,
 record id) where the state is pending, and `INSERT ... ON CONFLICT ... DO UPDATE`): a burst of edits
-coalesces into one pending row. Because it is a database trigger, bulk `update()`s, `delete()`s and raw SQL
-are captured too. The row takes its tenant from the changed row; under row-level security the insert runs
-with the session's `prm.tenant_id`, which inside a tenant scope is that same tenant (the mirrored table's
-own policy guarantees it), and outside any scope lets every tenant's row through.
+coalesces into one pending row. A delete writes the record's external ID into the row (`external_id`, read
+from OLD, through a subquery when the path goes through a relation), turning a pending row into a delete
+with a fresh attempt count: edits followed by a delete go out as one delete. Because it is a database
+trigger, bulk `update()`s, `delete()`s and raw SQL are captured too. The row takes its tenant from the
+changed row; under row-level security the insert runs with the session's `prm.tenant_id`, which inside a
+tenant scope is that same tenant (the mirrored table's own policy guarantees it), and outside any scope lets
+every tenant's row through.
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ class Mirror:
     # Portal services that apply CRM values (crm_sync.inbound): apply(record=, values={path: value}) and a
     # predicate of records that came from the CRM and are never sent back.
     apply: Any = None
-    crm_only: Any = None
+    # Field values of records that came from the CRM: never sent, never deleted there ({"source": "crm"}).
+    crm_only: dict[str, Any] = field(default_factory=dict)
     # CRM field -> same(portal_value, crm_value) for fields whose values mean the same in more than one
     # spelling (any open Opportunity stage is an approved deal's "open").
     compare: dict[str, Any] = field(default_factory=dict)
@@ -108,6 +114,12 @@ class Mirror:
             if walked:
                 found.add("__".join(walked))
         return sorted(found)
+
+    def is_crm_only(self, record: models.Model) -> bool:
+        """Whether `record` is a read-only copy of a CRM record (never sent back)."""
+        return bool(self.crm_only) and all(
+            getattr(record, name) == value for name, value in self.crm_only.items()
+        )
 
     def row_condition(self, table: str) -> str:
         """`condition` over the rows of `table` instead of the trigger's NEW row (for a query that queues
@@ -149,7 +161,7 @@ def mirror(
     condition: str = "",
     directions: dict[str, str] | None = None,
     apply: Any = None,
-    crm_only: Any = None,
+    crm_only: dict[str, Any] | None = None,
     compare: dict[str, Any] | None = None,
 ) -> Mirror:
     """Declare that `model` is mirrored to `crm_object`, and capture its changes in the outbox."""
@@ -169,30 +181,45 @@ def mirror(
         condition=condition,
         directions=dict(directions or {}),
         apply=apply,
-        crm_only=crm_only,
+        crm_only={name: str(value) for name, value in (crm_only or {}).items()},
         compare=dict(compare or {}),
     )
     if key in _registry:
         if _registry[key] != declared:
             raise ValueError(f"{key} is already mirrored differently")
         return _registry[key]
-    pgtrigger.register(outbox_trigger(model, condition))(model)
+    pgtrigger.register(outbox_trigger(model, condition, external_id=external_id, crm_only=declared.crm_only))(
+        model
+    )
     _registry[key] = declared
     return declared
 
 
-def outbox_trigger(model: type[models.Model], condition: str = "") -> pgtrigger.Trigger:
+def outbox_trigger(
+    model: type[models.Model],
+    condition: str = "",
+    *,
+    external_id: str = "public_id",
+    crm_only: dict[str, str] | None = None,
+) -> pgtrigger.Trigger:
     """The row trigger that records every change of `model` as (or into) a pending outbox row; with a
-    `condition`, only inserts and updates whose new row meets it (and every delete)."""
+    `condition`, only inserts and updates whose new row meets it, and deletes whose old row did. A delete
+    carries the record's external ID (`external_id`, a path from the record) and turns the record's pending
+    row into a delete; deletes of CRM-only rows (`crm_only` field values) write nothing."""
     key = model._meta.label_lower
     pk = model._meta.pk.column
-    # Without a condition the function's text is exactly what it was before conditions existed, so the
-    # installed triggers need no new migration.
     skip = (
         f"\n            IF TG_OP <> 'DELETE' AND NOT ({condition}) THEN RETURN NULL; END IF;"
         if condition
         else ""
     )
+    # What a delete of a record the CRM never got, or of a CRM-only copy, would skip.
+    keep = [f"NOT ({condition.replace('NEW.', 'OLD.')})"] if condition else []
+    keep += [
+        f'OLD."{model._meta.get_field(name).column}" = {_literal(value)}'
+        for name, value in (crm_only or {}).items()
+    ]
+    skip_delete = f"\n                IF {' OR '.join(keep)} THEN RETURN NULL; END IF;" if keep else ""
     # A proxy model mirrors its concrete model's rows a second way (a deal as Opportunity and as Lead): its
     # trigger sits on the same table, so it needs a name of its own.
     name = f"{TRIGGER_NAME}_{model._meta.model_name}" if model._meta.proxy else TRIGGER_NAME
@@ -201,22 +228,43 @@ def outbox_trigger(model: type[models.Model], condition: str = "") -> pgtrigger.
         when=pgtrigger.After,
         operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
         level=pgtrigger.Row,
-        declare=[("_prm_tenant_id", "bigint"), ("_prm_record_id", "bigint")],
         func=f"""{skip}
-            IF TG_OP = 'DELETE' THEN
-                _prm_tenant_id := OLD.tenant_id;
-                _prm_record_id := OLD."{pk}";
-            ELSE
-                _prm_tenant_id := NEW.tenant_id;
-                _prm_record_id := NEW."{pk}";
+            IF TG_OP = 'DELETE' THEN{skip_delete}
+                INSERT INTO "{OUTBOX_TABLE}"
+                    (tenant_id, object_key, record_id, state, attempts, last_error, created_at, changed_at,
+                     external_id)
+                VALUES (OLD.tenant_id, '{key}', OLD."{pk}", 'pending', 0, '', now(), now(),
+                        COALESCE(({_column_sql(model, external_id, "OLD")})::text, ''))
+                ON CONFLICT (tenant_id, object_key, record_id) WHERE state = 'pending'
+                DO UPDATE SET changed_at = now(), external_id = EXCLUDED.external_id, attempts = 0,
+                    refusals = 0, last_error = '', next_attempt_at = NULL;
+                RETURN NULL;
             END IF;
             INSERT INTO "{OUTBOX_TABLE}"
                 (tenant_id, object_key, record_id, state, attempts, last_error, created_at, changed_at)
-            VALUES (_prm_tenant_id, '{key}', _prm_record_id, 'pending', 0, '', now(), now())
+            VALUES (NEW.tenant_id, '{key}', NEW."{pk}", 'pending', 0, '', now(), now())
             ON CONFLICT (tenant_id, object_key, record_id) WHERE state = 'pending'
             DO UPDATE SET changed_at = now();
             RETURN NULL;
         """,
+    )
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _column_sql(model: type[models.Model], path: str, row: str) -> str:
+    """SQL for the value at dotted `path` from `row` (a trigger's OLD), through a subquery per relation."""
+    name, _, rest = path.partition(".")
+    found = model._meta.get_field(name)
+    if not rest:
+        return f'{row}."{found.column}"'
+    target = found.related_model
+    alias = f"_prm_{name}"
+    return (
+        f'(SELECT {_column_sql(target, rest, alias)} FROM "{target._meta.db_table}" {alias} '
+        f'WHERE {alias}."{found.target_field.column}" = {row}."{found.column}")'
     )
 
 

@@ -5,9 +5,13 @@ For each mirrored object the CRM's records carrying an external ID are read (SOQ
 records that the mirror's condition lets through, on every mapped field. A reference compares by what it
 points at (the CRM Id is translated to that record's external ID). A record with an unsent outbox row is in
 flight, not drift, and is counted apart. A record the CRM does not have counts as one drifting value
-(field "(missing)").
+(field "(missing)"); so does a CRM record carrying an external ID that no portal record has (field "(in the
+CRM only)", listed under the CRM object: a record deleted in the portal whose delete never reached the
+CRM), unless its delete is still in the outbox. The portal's external IDs are read in one query per
+mirrored model, not per record.
 
 `fix`: portal-owned drift and missing records are queued in the outbox again (the drain sends them);
+records in the CRM only are deleted there (sObject Collections, 200 a call);
 CRM-owned drift is applied through the mirror's apply service, as a poll would; shared drift follows the
 later write (the CRM's, since an in-flight record is not drift).
 
@@ -25,7 +29,7 @@ from typing import Any
 from django.db import connection as db
 from django.db import transaction
 
-from crm_sync import inbound, registry
+from crm_sync import inbound, outbox, registry
 from crm_sync.client import CRMError, with_fresh_session
 from crm_sync.models import (
     CRMConnection,
@@ -40,6 +44,7 @@ from prm.models import Tenant
 from prm.tenancy import tenant_scope
 
 MISSING = "(missing)"
+CRM_ONLY = "(in the CRM only)"
 EXAMPLES = 3
 
 
@@ -62,6 +67,7 @@ class VerifyReport:
     drift: list[Drift] = field(default_factory=list)
     fixed_sent: int = 0
     fixed_applied: int = 0
+    fixed_deleted: int = 0  # records in the CRM only, deleted there
     refused: int = 0  # CRM-owned drift the portal refused to apply (the poll flags those records)
     error: str = ""
 
@@ -127,6 +133,8 @@ def verify(
         try:
             for declared in selected:
                 _verify_object(connection, declared, mappings[declared.key], ext_of, report, fix)
+            for crm_object in dict.fromkeys(declared.crm_object for declared in selected):
+                _verify_crm_only(connection, crm_object, ext_of, report, fix)
         except CRMError as failure:
             report.error = str(failure)
         if record:
@@ -165,7 +173,7 @@ def _verify_object(connection, declared, mappings, ext_of, report: VerifyReport,
     )
     resend: list[int] = []
     for record in records:
-        if declared.crm_only is not None and declared.crm_only(record):
+        if declared.is_crm_only(record):
             continue
         if record.pk in in_flight:
             report.in_flight += 1
@@ -216,6 +224,31 @@ def _verify_object(connection, declared, mappings, ext_of, report: VerifyReport,
         report.fixed_sent += requeue(declared, sorted(set(resend)))
 
 
+def _verify_crm_only(connection, crm_object: str, ext_of, report: VerifyReport, fix: bool) -> None:
+    """CRM records of `crm_object` whose external ID no portal record of any mirror to it has; `fix` deletes
+    them in the CRM."""
+    crm = {external_id: crm_id for crm_id, external_id in ext_of(crm_object).items() if external_id}
+    if not crm:
+        return
+    portal: set[str] = set()
+    for declared in registry.mirrors():
+        if declared.crm_object == crm_object:
+            lookup = declared.external_id.replace(".", "__")
+            portal.update(str(value) for value in declared.model.objects.values_list(lookup, flat=True))
+    deleting = set(
+        OutboxEntry.objects.filter(state__in=[OutboxState.PENDING, OutboxState.SENDING])
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    orphans = sorted(external_id for external_id in crm if external_id not in portal)
+    report.in_flight += sum(1 for external_id in orphans if external_id in deleting)
+    orphans = [external_id for external_id in orphans if external_id not in deleting]
+    for external_id in orphans:
+        report.drift.append(Drift(crm_object, CRM_ONLY, external_id, "", crm[external_id], Direction.TO_CRM))
+    if fix and orphans:
+        report.fixed_deleted += outbox.crm_delete(connection, [crm[external_id] for external_id in orphans])
+
+
 def requeue(declared: registry.Mirror, record_ids: list[int]) -> int:
     """Queue the given records of `declared` for the CRM again (through the triggers' ON CONFLICT target)."""
     meta = declared.model._meta
@@ -239,8 +272,13 @@ def drift_lines(report: VerifyReport, examples: int = EXAMPLES) -> list[str]:
     for item in report.drift:
         by_key[item.key][item.crm_field].append(item)
     for key, fields in by_key.items():
-        declared = registry.get(key)
         total = sum(len(items) for items in fields.values())
+        if CRM_ONLY in fields:  # keyed by the CRM object: which mirror it came from is gone with it
+            lines.append(f"{key}: {total} in the CRM only (no portal record)")
+            for item in fields[CRM_ONLY][:examples]:
+                lines.append(f"    {item.external_id}: CRM record {item.crm}")
+            continue
+        declared = registry.get(key)
         lines.append(f"{key} → {declared.crm_object}: {total} differing")
         for crm_field, items in sorted(fields.items()):
             lines.append(f"  {crm_field} ({items[0].direction}): {len(items)}")

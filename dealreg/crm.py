@@ -18,7 +18,7 @@ mirror(
     crm_object="Account",
     fields={"name": "Name", "domain": "Website", "country": "BillingCountry"},
     # Accounts that came from the CRM are its read-only copies: never sent back.
-    crm_only=lambda account: account.source == AccountSource.CRM,
+    crm_only={"source": AccountSource.CRM},
 )
 
 mirror(

@@ -153,6 +153,8 @@ class Api:
             return self.sobjects(request, parts[1:])
         if head == "composite" and len(parts) == 4 and parts[1] == "sobjects" and method == "PATCH":
             return self.collection_upsert(request, parts[2], parts[3])
+        if head == "composite" and len(parts) == 2 and parts[1] == "sobjects" and method == "DELETE":
+            return self.collection_delete(request)
         if head == "query" and method == "GET":
             return self.query(request, parts[1] if len(parts) > 1 else None)
         if head == "limits" and method == "GET":
@@ -399,6 +401,50 @@ class Api:
                 ]
             self.store.execute("release batch")
         return Response(200, results, object=obj, record_count=len(records))
+
+    # --- sObject Collections delete -------------------------------------------------------------------
+
+    def collection_delete(self, request: Request) -> Response:
+        ids = [part.strip() for part in (request.param("ids") or "").split(",") if part.strip()]
+        if not ids:
+            raise FieldError("MISSING_ARGUMENT", "ids parameter is required")
+        if len(ids) > COLLECTION_LIMIT:
+            raise FieldError(
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
+            )
+        all_or_none = (request.param("allOrNone") or "false").lower() == "true"
+        results: list[dict] = []
+        objects: set[str] = set()
+        with self.store.transaction():
+            self.store.execute("savepoint batch")
+            for raw_id in ids:
+                record_id = schema.normalize_id(raw_id)
+                state = self.store.record_state(record_id) if record_id else None
+                # Results come in the order of the ids; a failed one carries no id (the guide's example).
+                if record_id is None:
+                    results.append(_failed("MALFORMED_ID", f"malformed id {raw_id}"))
+                elif state is None:
+                    results.append(_failed("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
+                elif state[1]:
+                    results.append(_failed("ENTITY_IS_DELETED", "entity is deleted"))
+                elif self.faults.row_locked():
+                    results.append(_failed("UNABLE_TO_LOCK_ROW", LOCKED))
+                else:
+                    org.delete(self.store, state[0], record_id)
+                    objects.add(state[0])
+                    results.append({"id": record_id, "success": True, "errors": []})
+            if all_or_none and not all(result["success"] for result in results):
+                self.store.execute("rollback to batch")
+                results = [
+                    result
+                    if not result["success"]
+                    else _failed("ALL_OR_NONE_OPERATION_ROLLED_BACK", ROLLED_BACK)
+                    for result in results
+                ]
+            self.store.execute("release batch")
+        obj = objects.pop() if len(objects) == 1 else None
+        return Response(200, results, object=obj, record_count=len(ids))
 
     # --- SOQL -----------------------------------------------------------------------------------------
 

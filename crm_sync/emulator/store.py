@@ -153,6 +153,11 @@ class Store:
         ).fetchone()
         return json.loads(row["data"]) if row else None
 
+    def record_state(self, record_id: str) -> tuple[str, bool] | None:
+        """(object, deleted) of any record with this id, live or deleted; None when there is none."""
+        row = self.execute("select object, is_deleted from records where id = ?", (record_id,)).fetchone()
+        return (row["object"], bool(row["is_deleted"])) if row else None
+
     def find_by_field(self, obj: str, field: str, value: str) -> list[dict]:
         if field == schema.EXTERNAL_ID_FIELD:  # indexed
             rows = self.execute(

@@ -129,3 +129,44 @@ def test_a_relationship_on_a_field_that_is_no_reference_is_an_unknown_field(sf, 
     records = [{"attributes": {"type": "Account"}, EXT: "p-1", "Name": "P", "Owner": {EXT: "u"}}]
     [result] = upsert(sf, records)
     assert result["errors"][0]["statusCode"] == "INVALID_FIELD"
+
+
+def delete(sf, ids, all_or_none=False):
+    return sf.restful(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": ",".join(ids), "allOrNone": str(all_or_none).lower()},
+    )
+
+
+def test_a_collections_delete_answers_per_id_in_request_order_and_lists_the_deleted(sf, emulator):
+    created = [r["id"] for r in upsert(sf, accounts(range(3)))]
+    contact = sf.Contact.create({"LastName": "Other object"})["id"]
+    sf.Account.delete(created[2])
+
+    results = delete(sf, [created[0], contact, created[2], "001Em0000000zzzAAA", "not-an-id"])
+
+    assert [r["success"] for r in results] == [True, True, False, False, False]
+    assert [r.get("id") for r in results[:2]] == [created[0], contact]
+    codes = [r["errors"][0]["statusCode"] for r in results[2:]]
+    assert codes == ["ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"]
+    assert [record[EXT] for record in emulator.records("Account")] == ["p-1"]
+    assert emulator.records("Contact") == []
+    deleted = sf.query_all("SELECT Id FROM Account")["records"]
+    assert [record["Id"] for record in deleted] == [created[1]]
+
+
+def test_a_collections_delete_with_all_or_none_keeps_everything_when_one_fails(sf, emulator):
+    created = [r["id"] for r in upsert(sf, accounts(range(2)))]
+    results = delete(sf, [*created, "not-an-id"], all_or_none=True)
+    codes = [r["errors"][0]["statusCode"] for r in results]
+    assert codes == ["ALL_OR_NONE_OPERATION_ROLLED_BACK"] * 2 + ["MALFORMED_ID"]
+    assert len(emulator.records("Account")) == 2
+
+
+def test_a_collections_delete_of_201_ids_is_refused(sf, emulator):
+    created = [r["id"] for r in upsert(sf, accounts(range(200)))]
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        delete(sf, [*created, created[0]])
+    assert refused.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    assert len(emulator.records("Account")) == 200

@@ -292,26 +292,6 @@ def test_an_edit_while_sending_leaves_a_new_pending_row_that_sends_the_latest_st
     assert accounts(emulator)[str(partner.public_id)]["Name"] == "Northwind Latest"
 
 
-def test_a_record_deleted_in_the_portal_is_skipped_with_a_note(cast, acme, emulator):
-    drain(acme)
-    with tenant_scope(cast.acme.tenant):
-        partner = Partner.objects.create(
-            tenant=cast.acme.tenant,
-            slug="gone",
-            name="Gone",
-            partner_type=cast.acme.partner.partner_type,
-            country="DE",
-            region=cast.acme.partner.region,
-            stage=cast.acme.partner.stage,
-        )
-        partner.delete()
-    assert drain(acme).sent == 0
-    with unscoped_across_tenants():
-        [entry] = OutboxEntry.objects.filter(object_key=PARTNER, state=OutboxState.SENT, last_error__gt="")
-    assert entry.last_error == outbox.DELETED_NOTE
-    assert len(emulator.records("Account")) == 2
-
-
 def test_a_disabled_connection_drains_nothing(cast, acme, emulator):
     with tenant_scope(acme.tenant):
         CRMConnection.objects.filter(pk=acme.pk).update(is_enabled=False)

@@ -13,8 +13,8 @@ from prm.tenancy import tenant_scope
 class Command(BaseCommand):
     help = (
         "Compare every mirrored record of a tenant with its CRM, field by field; print the drift by object "
-        "and field with examples, and exit non-zero when there is any. --fix re-sends portal-owned drift "
-        "and applies CRM-owned drift."
+        "and field with examples, and exit non-zero when there is any. --fix re-sends portal-owned drift, "
+        "applies CRM-owned drift and deletes CRM records no portal record has."
     )
 
     def add_arguments(self, parser):
@@ -46,6 +46,7 @@ class Command(BaseCommand):
         if fix:
             self.stdout.write(
                 f"Fixed: {report.fixed_sent:,} queued for the CRM, {report.fixed_applied:,} applied from it"
+                + (f", {report.fixed_deleted:,} deleted from the CRM" if report.fixed_deleted else "")
                 + (f", {report.refused:,} refused (see the sync-status page)" if report.refused else "")
                 + "."
             )
