@@ -406,7 +406,9 @@ class PendingRebateAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Accrue the selected rebates whose currency has a rate now"))
     def accrue(self, request, queryset):
         done = 0
-        for currency in set(queryset.filter(accrued_at__isnull=True).values_list("deal__currency", flat=True)):
+        for currency in set(
+            queryset.filter(accrued_at__isnull=True).values_list("deal__currency", flat=True)
+        ):
             done += services.rebates_accrue_pending(currency=currency)
         waiting = queryset.filter(accrued_at__isnull=True).count()
         _report(self, request, done, [])

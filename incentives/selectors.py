@@ -160,6 +160,21 @@ def partner_numbers(partners=None, *, now: datetime | None = None) -> dict[int, 
     return numbers
 
 
+def deals_left_out() -> dict:
+    """What the last evaluation left out of the won revenue, program-wide: deals, partners, currencies."""
+    rows = list(
+        TierEvaluation.objects.filter(deals_left_out__gt=0).values_list(
+            "deals_left_out", "left_out_currencies"
+        )
+    )
+    found = {code.strip() for _n, codes in rows for code in codes.split(",") if code.strip()}
+    return {
+        "deals": sum(n for n, _codes in rows),
+        "partners": len(rows),
+        "currencies": ", ".join(sorted(found)),
+    }
+
+
 def rules_by_rank() -> list[TierRule]:
     """The tenant's tier rules, lowest tier first."""
     return list(TierRule.objects.select_related("tier").order_by("tier__rank"))
