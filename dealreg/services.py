@@ -486,7 +486,8 @@ def deal_apply_crm_update(*, record: Deal, values: dict[str, Any], acting_user: 
     """Apply the CRM's values of an approved (or closed) deal's Opportunity: `values` maps the deal's mapped
     paths (crm_stage, amount, currency, expected_close_date, description, name) to the CRM's values (a
     currency only if it is the program's or has an exchange rate). Closed Won and Closed Lost close the deal
-    through deal_close (its event and the deal_won signal fire as for a portal edit). A value the deal cannot take raises ValidationError and changes nothing."""
+    through deal_close (its event and the deal_won signal fire as for a portal edit). A value the deal
+    cannot take raises ValidationError and changes nothing."""
     deal = _locked(record)
     errors: dict[str, str] = {}
     target = None
