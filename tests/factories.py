@@ -426,7 +426,7 @@ class DealFactory(factory.django.DjangoModelFactory):
     contact_email = "dana@prospect.example.org"
     products = "Cloud suite"
     amount = 25000
-    currency = "EUR"
+    currency = "USD"
     expected_close_date = factory.LazyFunction(lambda: __import__("datetime").date.today())
 
 
