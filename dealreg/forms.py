@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from dealreg.conflicts import normalize_domain
 from dealreg.models import DealRegSettings
 from dealreg.services import DealInput
+from prm import currencies
 from prm.models import CURRENCY_CHOICES, domain_validator
 
 CONFLICT_CHECK_FIELDS = ("customer_name", "customer_domain")
@@ -60,6 +61,9 @@ class DealForm(forms.Form):
     def __init__(self, *args, settings: DealRegSettings, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.settings = settings
+        # The program's currency (the default) and the currencies it has exchange rates for: a deal in
+        # another currency could not count toward tiers or earn a rebate.
+        self.fields["currency"].choices = [(code, code) for code in currencies.accepted_currencies()]
         self.fields["currency"].initial = tenant.currency
         self.fields["submission_key"].initial = uuid.uuid4()
         self.extra_names = []

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import zoneinfo
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from dealreg.conflicts import Match, find_matches
 from dealreg.models import CustomerAccount, Deal, DealConflict, DealRegSettings, DealStatus
 from partners.models import Partner
 from partners.selectors import partner_for_member
+from prm import currencies
+from prm.tenancy import current_tenant
 
 
 def deals_visible_to(membership):
@@ -73,24 +76,42 @@ def deal_history(deal: Deal):
     return deal.events.select_related("actor").order_by("created_at", "id")
 
 
+def _converted_total(status: str, day: str):
+    """The sum of a partner's deals of `status` in the tenant's currency (at the rate of each deal's `day`),
+    as a correlated subquery of a partner query; deals in a currency without any rate are not in it."""
+    deals = (
+        Deal.objects.filter(partner=OuterRef("pk"), status=status)
+        .annotate(close_day=TruncDate(day, tzinfo=_tenant_zone()) if day == "closed_at" else F(day))
+        .annotate(rate=currencies.rate_expression(currency="currency", day="close_day"))
+        .values("partner")
+        .annotate(total=Sum(F("amount") * F("rate"), output_field=currencies.MONEY_FIELD))
+        .values("total")
+    )
+    return Subquery(deals, output_field=currencies.MONEY_FIELD)
+
+
+def _tenant_zone():
+    tenant = current_tenant()
+    return zoneinfo.ZoneInfo(tenant.time_zone if tenant is not None else "UTC")
+
+
 def pipeline_by_partner():
-    """Per partner: open, approved and won registrations and their amounts (the managers' pipeline)."""
+    """Per partner: open, approved and won registrations and their amounts in the tenant's currency (approved
+    deals at the rate of their expected close date, won ones at their close date's), and how many approved or
+    won deals are left out of the amounts for want of an exchange rate (the managers' pipeline)."""
+    convertible = currencies.accepted_currencies()
+    counted = Q(deals__status__in=[DealStatus.APPROVED, DealStatus.WON])
     return (
         Partner.objects.filter(deals__isnull=False)
         .annotate(
             submitted=Count("deals", filter=Q(deals__status=DealStatus.SUBMITTED)),
             approved=Count("deals", filter=Q(deals__status=DealStatus.APPROVED)),
             won=Count("deals", filter=Q(deals__status=DealStatus.WON)),
-            approved_amount=Sum("deals__amount", filter=Q(deals__status=DealStatus.APPROVED)),
-            won_amount=Sum("deals__amount", filter=Q(deals__status=DealStatus.WON)),
+            not_converted=Count("deals", filter=counted & ~Q(deals__currency__in=convertible)),
+        )
+        .annotate(
+            approved_amount=_converted_total(DealStatus.APPROVED, "expected_close_date"),
+            won_amount=_converted_total(DealStatus.WON, "closed_at"),
         )
         .order_by("name")
     )
-
-
-def won_revenue(partner: Partner) -> Decimal:
-    """The amount of a partner's won deals (for incentives)."""
-    total = Deal.objects.filter(partner=partner, status=DealStatus.WON).aggregate(total=Sum("amount"))[
-        "total"
-    ]
-    return total or Decimal("0")

@@ -38,7 +38,7 @@ from dealreg.models import (
 )
 from dealreg.selectors import conflict_matches
 from partners.models import Partner
-from prm import events
+from prm import currencies, events
 from prm.models import User
 from prm.tenancy import current_tenant
 
@@ -112,11 +112,23 @@ class DealInput:
     attachment: Any = None  # an uploaded file the form checked, with its `prm_extension`
 
 
+def currency_problem(currency: str) -> str | None:
+    """Why a deal cannot be in `currency` (neither the program's currency nor one with an exchange rate),
+    None when it can."""
+    if currency in currencies.accepted_currencies():
+        return None
+    return _(
+        "%(currency)s is not a currency of this program: use %(home)s or a currency with an exchange rate."
+    ) % {"currency": currency, "home": currencies.home_currency()}
+
+
 def deal_validate(*, data: DealInput, settings: DealRegSettings) -> None:
     """Raise ValidationError (by field) for values no registration may have."""
     errors: dict[str, str] = {}
     if data.amount is not None and data.amount < 0:
         errors["amount"] = _("The amount cannot be negative.")
+    if data.currency and (problem := currency_problem(data.currency)):
+        errors["currency"] = problem
     earliest = timezone.localdate() - timedelta(days=settings.close_date_tolerance_days)
     if data.expected_close_date is not None and data.expected_close_date < earliest:
         errors["expected_close_date"] = _("The expected close date cannot lie in the past.")
@@ -472,9 +484,10 @@ def crm_stage_equivalent(portal: Any, crm: Any) -> bool:
 @transaction.atomic
 def deal_apply_crm_update(*, record: Deal, values: dict[str, Any], acting_user: User | None = None) -> Deal:
     """Apply the CRM's values of an approved (or closed) deal's Opportunity: `values` maps the deal's mapped
-    paths (crm_stage, amount, expected_close_date, description, name) to the CRM's values. Closed Won and
-    Closed Lost close the deal through deal_close (its event and the deal_won signal fire as for a portal
-    edit). A value the deal cannot take raises ValidationError and changes nothing."""
+    paths (crm_stage, amount, currency, expected_close_date, description, name) to the CRM's values (a
+    currency only if it is the program's or has an exchange rate). Closed Won and Closed Lost close the deal
+    through deal_close (its event and the deal_won signal fire as for a portal edit). A value the deal
+    cannot take raises ValidationError and changes nothing."""
     deal = _locked(record)
     errors: dict[str, str] = {}
     target = None
@@ -517,6 +530,12 @@ def deal_apply_crm_update(*, record: Deal, values: dict[str, Any], acting_user: 
                 errors["expected_close_date"] = _("The CRM close date %(value)s is not a date.") % {
                     "value": value
                 }
+        elif path == "currency":
+            code = str(value or "").strip().upper()
+            if problem := currency_problem(code):
+                errors["currency"] = problem
+                continue
+            deal.currency = code
         elif path in ("description", "name"):
             setattr(deal, path, value or "")
         else:

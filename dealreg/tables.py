@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from prm import currencies
 from prm.tables import PRMTable, absent
 
 THEN_BY_ID = ("public_id",)
@@ -157,6 +158,7 @@ class PipelineTable(PRMTable):
     approved_amount = tables.Column(verbose_name=_("Approved amount"), empty_values=())
     won = tables.Column(verbose_name=_("Won"))
     won_amount = tables.Column(verbose_name=_("Won amount"), empty_values=())
+    not_converted = tables.Column(verbose_name=_("Left out: no exchange rate"))
 
     caption_text = ngettext_lazy("%(count)s partner", "%(count)s partners", "count")
 
@@ -165,7 +167,7 @@ class PipelineTable(PRMTable):
         empty_text = _("No partner has registered a deal yet.")
 
     def render_approved_amount(self, value):
-        return f"{value or 0:,.2f}"
+        return f"{value or 0:,.2f} {currencies.home_currency()}"
 
     def render_won_amount(self, value):
-        return f"{value or 0:,.2f}"
+        return f"{value or 0:,.2f} {currencies.home_currency()}"

@@ -27,6 +27,7 @@ from incentives.models import (
     MdfStatus,
     PartnerTier,
     PayoutStatement,
+    PendingRebate,
     Recommendation,
     TierChange,
     TierEvaluation,
@@ -228,6 +229,7 @@ class TierEvaluationAdmin(ReadOnlyModelAdmin):
         "certified_people",
         "onboarding_complete",
         "agreement_current",
+        "left_out",
         "below_since",
         "evaluated_at",
     ]
@@ -239,6 +241,15 @@ class TierEvaluationAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("tier"))
     def current_tier(self, obj):
         return obj.partner.tier or "—"
+
+    @admin.display(description=_("won deals left out of the revenue"), ordering="deals_left_out")
+    def left_out(self, obj):
+        if not obj.deals_left_out:
+            return "—"
+        return gettext("%(n)d (no exchange rate for %(currencies)s)") % {
+            "n": obj.deals_left_out,
+            "currencies": obj.left_out_currencies,
+        }
 
     @admin.action(description=_("Accept the selected recommendations"))
     def accept(self, request, queryset):
@@ -277,7 +288,18 @@ class CorrectionForm(forms.ModelForm):
 
 @admin.register(LedgerEntry, site=tenant_admin_site)
 class LedgerEntryAdmin(TenantAdminOnly):
-    list_display = ["entry_date", "partner", "kind", "amount", "currency", "rate", "tier_name", "memo"]
+    list_display = [
+        "entry_date",
+        "partner",
+        "kind",
+        "amount",
+        "currency",
+        "rate",
+        "tier_name",
+        "original",
+        "exchange_rate",
+        "memo",
+    ]
     list_filter = ["kind", "partner"]
     search_fields = ["partner__name", "memo"]
     list_select_related = ["partner"]
@@ -288,6 +310,10 @@ class LedgerEntryAdmin(TenantAdminOnly):
         if obj is None:
             return ["partner", "amount", "entry_date", "memo"]
         return super().get_fields(request, obj)
+
+    @admin.display(description=_("deal amount"))
+    def original(self, obj):
+        return f"{obj.original_amount} {obj.original_currency}" if obj.original_amount is not None else ""
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Append-only: a correction is a new entry.
@@ -313,6 +339,40 @@ class LedgerEntryAdmin(TenantAdminOnly):
 
     def save_form(self, request, form, change):
         return form.save(commit=False)
+
+
+@admin.register(PendingRebate, site=tenant_admin_site)
+class PendingRebateAdmin(ReadOnlyAdmin):
+    """Rebates of won deals in a currency without an exchange rate: they accrue once a rate is added (or
+    with the action, after adding one)."""
+
+    list_display = ["deal", "partner", "deal_amount", "rate", "reason", "created_at", "accrued_at"]
+    list_filter = [("accrued_at", admin.EmptyFieldListFilter)]
+    search_fields = ["partner__name", "deal__name"]
+    list_select_related = ["deal", "partner"]
+    fields = ["deal", "partner", "deal_amount", "rate", "tier_name", "reason", "created_at", "accrued_at"]
+    readonly_fields = fields
+    actions = ["accrue"]
+
+    @admin.display(description=_("deal amount"))
+    def deal_amount(self, obj):
+        return f"{obj.deal.amount} {obj.deal.currency}"
+
+    @admin.action(description=_("Accrue the selected rebates whose currency has a rate now"))
+    def accrue(self, request, queryset):
+        done = 0
+        for currency in set(
+            queryset.filter(accrued_at__isnull=True).values_list("deal__currency", flat=True)
+        ):
+            done += services.rebates_accrue_pending(currency=currency)
+        waiting = queryset.filter(accrued_at__isnull=True).count()
+        _report(self, request, done, [])
+        if waiting:
+            self.message_user(
+                request,
+                gettext("%(n)d still wait: their currency has no exchange rate.") % {"n": waiting},
+                messages.WARNING,
+            )
 
 
 class StatementForm(forms.ModelForm):

@@ -3,7 +3,9 @@ program.
 
 It runs against the configured database: a throwaway tenant (with the default tier rules) gets `partners`
 partners and `deals` won deals spread over them, closed over the past 15 months (so the trailing-12-month
-window has work to do), and half of the partners a completed onboarding, all by bulk inserts. Then the
+window has work to do), in mixed currencies (20% in EUR, converted by one of 16 monthly EUR rates, 1% in
+CHF, which has no rate and is left out of the revenue, the rest in the tenant's USD), and half of the
+partners a completed onboarding, all by bulk inserts. Then the
 evaluation runs exactly as the command and the nightly task run it (`services.tiers_evaluate`), timed. The
 tenant and everything it owns are removed at the end (the CRM outbox triggers are switched off for the
 inserts and the clean-up: this tenant has no CRM).
@@ -30,7 +32,7 @@ from incentives.models import TierEvaluation, TierRule
 from onboarding.models import Onboarding
 from partners.models import Partner, PartnerType, Region, Stage, Tier
 from prm import services as core_services
-from prm.models import Tenant
+from prm.models import ExchangeRate, Tenant
 from prm.tenancy import tenant_scope, unscoped_across_tenants
 
 
@@ -97,10 +99,21 @@ def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str]
         Onboarding.objects.bulk_create(
             (Onboarding(tenant=tenant, partner_id=pk, completed_at=now) for pk in ids[::2]), batch_size=5000
         )
-        say(f"inserting {deals:,} won deals")
+        ExchangeRate.objects.bulk_create(
+            ExchangeRate(
+                tenant=tenant,
+                currency="EUR",
+                rate=Decimal("1.05") + Decimal(month) / 100,
+                effective_from=(now - timedelta(days=30 * month)).date(),
+            )
+            for month in range(16)
+        )
+        say(f"inserting {deals:,} won deals (20% EUR, 1% CHF without a rate)")
         batch = []
         for n in range(deals):
             closed = now - timedelta(days=rng.randint(0, 450))
+            pick = rng.random()
+            currency = "EUR" if pick < 0.20 else "CHF" if pick < 0.21 else "USD"
             batch.append(
                 Deal(
                     tenant=tenant,
@@ -111,7 +124,7 @@ def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str]
                     contact_name="Buyer",
                     products="Licences",
                     amount=Decimal(rng.randint(1_000, 60_000)),
-                    currency="USD",
+                    currency=currency,
                     expected_close_date=closed.date(),
                     status=DealStatus.WON,
                     closed_at=closed,
@@ -122,7 +135,10 @@ def _make_data(tenant: Tenant, *, partners: int, deals: int, say: Callable[[str]
                 batch = []
         Deal.objects.bulk_create(batch)
     with db.cursor() as cursor:
-        cursor.execute("ANALYZE partners_partner; ANALYZE dealreg_deal; ANALYZE onboarding_onboarding")
+        cursor.execute(
+            "ANALYZE partners_partner; ANALYZE dealreg_deal; ANALYZE onboarding_onboarding; "
+            "ANALYZE prm_exchangerate"
+        )
 
 
 def _remove(tenant: Tenant) -> None:
@@ -131,6 +147,7 @@ def _remove(tenant: Tenant) -> None:
     Plain DELETEs: Django's delete() would load and signal 200,000 deals one by one."""
     tables = [
         TierEvaluation._meta.db_table,
+        ExchangeRate._meta.db_table,
         "crm_sync_outboxentry",
         Deal._meta.db_table,
         Onboarding._meta.db_table,

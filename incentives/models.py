@@ -118,6 +118,11 @@ class TierEvaluation(TenantOwnedModel):
     certified_people = models.PositiveIntegerField(_("people certified now"), default=0)
     onboarding_complete = models.BooleanField(_("onboarding complete"), default=False)
     agreement_current = models.BooleanField(_("agreement current"), default=False)
+    # Won deals in a currency without any exchange rate: not in won_revenue until the currency has a rate.
+    deals_left_out = models.PositiveIntegerField(_("won deals left out of the revenue"), default=0)
+    left_out_currencies = models.CharField(
+        _("currencies without an exchange rate"), max_length=120, blank=True
+    )
     qualified_tier = models.ForeignKey(
         Tier,
         null=True,
@@ -148,6 +153,7 @@ class TierEvaluation(TenantOwnedModel):
             "certified_people": self.certified_people,
             "onboarding_complete": self.onboarding_complete,
             "agreement_current": self.agreement_current,
+            "deals_left_out": self.deals_left_out,
             "evaluated_at": self.evaluated_at.isoformat(),
         }
 
@@ -238,8 +244,16 @@ class LedgerEntry(TenantOwnedModel):
         related_name="+",
         verbose_name=_("MDF claim"),
     )
-    basis = models.DecimalField(_("deal amount"), null=True, blank=True, **MONEY)
+    # A rebate's basis is the deal's amount in the tenant's currency; the deal's own amount and currency,
+    # and the exchange rate that converted them, are kept beside it.
+    basis = models.DecimalField(_("basis"), null=True, blank=True, **MONEY)
     rate = models.DecimalField(_("rate %"), max_digits=5, decimal_places=2, null=True, blank=True)
+    original_amount = models.DecimalField(_("deal amount"), null=True, blank=True, **MONEY)
+    original_currency = models.CharField(_("deal currency"), max_length=3, blank=True)
+    exchange_rate = models.DecimalField(
+        _("exchange rate"), max_digits=18, decimal_places=8, null=True, blank=True
+    )
+    exchange_rate_from = models.DateField(_("exchange rate effective from"), null=True, blank=True)
     tier_name = models.CharField(_("tier"), max_length=80, blank=True)
     memo = models.CharField(_("memo"), max_length=300, blank=True)
     created_by = models.ForeignKey(
@@ -274,6 +288,39 @@ class LedgerEntry(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.partner}: {self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class PendingRebate(TenantOwnedModel):
+    """A won deal whose rebate could not accrue yet, and why (its currency has no exchange rate). It accrues
+    as soon as the currency gets a rate (incentives.receivers), at the tier rate of the day it was won."""
+
+    deal = models.OneToOneField(
+        "dealreg.Deal", on_delete=models.CASCADE, related_name="+", verbose_name=_("deal")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="pending_rebates", verbose_name=_("partner")
+    )
+    rate = models.DecimalField(_("rate %"), max_digits=5, decimal_places=2)
+    tier_name = models.CharField(_("tier"), max_length=80, blank=True)
+    reason = models.CharField(_("why it waits"), max_length=300)
+    created_at = models.DateTimeField(_("since"), default=timezone.now, editable=False)
+    accrued_at = models.DateTimeField(_("accrued"), null=True, blank=True)
+    ledger_entry = models.ForeignKey(
+        LedgerEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ledger entry"),
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("rebate waiting for an exchange rate")
+        verbose_name_plural = _("rebates waiting for an exchange rate")
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.deal}"
 
 
 class StatementStatus(models.TextChoices):
@@ -326,8 +373,8 @@ class PayoutStatement(TenantOwnedModel):
         return f"{self.partner}: {self.period_start} – {self.period_end}"
 
     def entries(self):
-        """The ledger entries the statement pays."""
-        return LedgerEntry.objects.filter(partner=self.partner_id).in_period(
+        """The ledger entries the statement pays: the partner's, dated in the period, in its currency."""
+        return LedgerEntry.objects.filter(partner=self.partner_id, currency=self.currency).in_period(
             self.period_start, self.period_end
         )
 

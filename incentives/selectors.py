@@ -4,11 +4,13 @@ next tier), its ledger and MDF, and the access helpers that 404 for anyone else'
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,16 +31,17 @@ from incentives.models import (
 from onboarding.models import Onboarding
 from partners.models import AgreementAcceptance, Partner, ProgramAgreement, Tier
 from partners.selectors import partner_for_member
+from prm import currencies
 from prm.models import STAFF_ROLES
+from prm.tenancy import current_tenant
 
 TRAILING_DAYS = 365
+CENT = Decimal("0.01")
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
 def money(amount: Decimal, currency: str | None = None) -> str:
     """An amount as partners read it: "$40,000", "€1,250.50" (the tenant's currency by default)."""
-    from prm.tenancy import current_tenant
-
     if currency is None:
         tenant = current_tenant()
         currency = tenant.currency if tenant is not None else "USD"
@@ -56,17 +59,63 @@ class Numbers:
     certified_people: int = 0
     onboarding_complete: bool = False
     agreement_current: bool = False
+    # Won deals in a currency without any exchange rate: counted as deals won, left out of the revenue.
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def left_out_count(self) -> int:
+        return sum(self.left_out.values())
+
+    @property
+    def left_out_currencies(self) -> str:
+        return ", ".join(sorted(self.left_out))
 
 
-def won_deals_by_partner(*, since: datetime, until: datetime) -> dict[int, tuple[Decimal, int]]:
-    """Partner id -> (won revenue, deals won) for deals won from `since` to `until`, in one grouped query."""
+@dataclass
+class WonDeals:
+    """A partner's won deals of a period: revenue in the tenant's currency, how many, and those left out
+    of the revenue (currency -> count) for want of an exchange rate."""
+
+    revenue: Decimal = ZERO
+    deals: int = 0
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+def won_deals_by_partner(*, since: datetime, until: datetime, partners=None) -> dict[int, WonDeals]:
+    """Partner id -> its WonDeals from `since` to `until`, in two grouped queries whatever the number of
+    deals: the revenue converted to the tenant's currency at each deal's close-date rate (prm.currencies),
+    and the deals in currencies without any rate, by currency."""
+    tenant = current_tenant()
+    won = Deal.objects.filter(status=DealStatus.WON, closed_at__gte=since, closed_at__lte=until)
+    if partners is not None:
+        won = won.filter(partner__in=partners)
+    convertible = currencies.accepted_currencies()
     rows = (
-        Deal.objects.filter(status=DealStatus.WON, closed_at__gte=since, closed_at__lte=until)
+        won.filter(currency__in=convertible)
+        .annotate(close_day=TruncDate("closed_at", tzinfo=zoneinfo.ZoneInfo(tenant.time_zone)))
+        .annotate(rate=currencies.rate_expression(currency="currency", day="close_day"))
         .values("partner_id")
-        .annotate(revenue=Sum("amount"), deals=Count("id"))
+        .annotate(
+            revenue=Sum(F("amount") * F("rate"), output_field=currencies.MONEY_FIELD),
+            deals=Count("id"),
+        )
         .order_by()
     )
-    return {row["partner_id"]: (row["revenue"] or ZERO, row["deals"]) for row in rows}
+    found = {
+        row["partner_id"]: WonDeals(revenue=(row["revenue"] or ZERO).quantize(CENT), deals=row["deals"])
+        for row in rows
+    }
+    left_out = (
+        won.exclude(currency__in=convertible)
+        .values("partner_id", "currency")
+        .annotate(deals=Count("id"))
+        .order_by()
+    )
+    for row in left_out:
+        entry = found.setdefault(row["partner_id"], WonDeals())
+        entry.deals += row["deals"]
+        entry.left_out[row["currency"]] = row["deals"]
+    return found
 
 
 def _with_status_flags(partners):
@@ -89,24 +138,41 @@ def _with_status_flags(partners):
 
 
 def partner_numbers(partners=None, *, now: datetime | None = None) -> dict[int, Numbers]:
-    """Partner id -> its Numbers, for every partner in the program (or `partners`), in four queries."""
+    """Partner id -> its Numbers, for every partner in the program (or `partners`), in a fixed number of
+    queries whatever their number."""
     now = now or timezone.now()
     queryset = Partner.objects.in_program() if partners is None else partners
     rows = _with_status_flags(queryset).values_list("pk", "onboarding_done", "agreement_id", "agreement_ok")
-    deals = won_deals_by_partner(since=now - timedelta(days=TRAILING_DAYS), until=now)
+    deals = won_deals_by_partner(since=now - timedelta(days=TRAILING_DAYS), until=now, partners=partners)
     certified = certified_people_counts(None if partners is None else partners, moment=now)
     numbers = {}
     for pk, onboarding_done, agreement_id, agreement_ok in rows:
-        revenue, won = deals.get(pk, (ZERO, 0))
+        won = deals.get(pk, WonDeals())
         numbers[pk] = Numbers(
-            won_revenue=revenue,
-            deals_won=won,
+            won_revenue=won.revenue,
+            deals_won=won.deals,
+            left_out=won.left_out,
             certified_people=certified.get(pk, 0),
             onboarding_complete=onboarding_done,
             # A program without an agreement asks nothing of its partners.
             agreement_current=agreement_id is None or agreement_ok,
         )
     return numbers
+
+
+def deals_left_out() -> dict:
+    """What the last evaluation left out of the won revenue, program-wide: deals, partners, currencies."""
+    rows = list(
+        TierEvaluation.objects.filter(deals_left_out__gt=0).values_list(
+            "deals_left_out", "left_out_currencies"
+        )
+    )
+    found = {code.strip() for _n, codes in rows for code in codes.split(",") if code.strip()}
+    return {
+        "deals": sum(n for n, _codes in rows),
+        "partners": len(rows),
+        "currencies": ", ".join(sorted(found)),
+    }
 
 
 def rules_by_rank() -> list[TierRule]:

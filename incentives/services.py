@@ -35,6 +35,7 @@ from incentives.models import (
     MdfRequest,
     MdfStatus,
     PayoutStatement,
+    PendingRebate,
     Recommendation,
     StatementStatus,
     TierChange,
@@ -42,6 +43,7 @@ from incentives.models import (
     TierRule,
 )
 from partners.models import Partner, Tier
+from prm import currencies
 from prm.models import User
 from prm.tenancy import current_tenant
 
@@ -121,6 +123,7 @@ class EvaluationSummary:
     upgrades: int = 0
     downgrades: int = 0
     in_grace: int = 0
+    left_out_deals: int = 0
 
 
 @transaction.atomic
@@ -143,6 +146,7 @@ def tiers_evaluate(*, now=None) -> EvaluationSummary:
     rows = []
     for partner_id, figures in numbers.items():
         best = selectors.qualified_rule(rules, figures)
+        summary.left_out_deals += figures.left_out_count
         qualified_rank = rank_of[best.tier_id] if best else None
         tier_id = current.get(partner_id)
         current_rank = tier_rank.get(tier_id) if tier_id else None
@@ -167,6 +171,8 @@ def tiers_evaluate(*, now=None) -> EvaluationSummary:
                 certified_people=figures.certified_people,
                 onboarding_complete=figures.onboarding_complete,
                 agreement_current=figures.agreement_current,
+                deals_left_out=figures.left_out_count,
+                left_out_currencies=figures.left_out_currencies,
                 qualified_tier_id=best.tier_id if best else None,
                 recommendation=recommendation,
                 below_since=below_since,
@@ -184,6 +190,8 @@ def tiers_evaluate(*, now=None) -> EvaluationSummary:
             "certified_people",
             "onboarding_complete",
             "agreement_current",
+            "deals_left_out",
+            "left_out_currencies",
             "qualified_tier",
             "recommendation",
             "below_since",
@@ -267,29 +275,82 @@ def _close_date(deal: Deal) -> date:
 
 
 def rebate_accrue(*, deal: Deal) -> LedgerEntry | None:
-    """Accrue a won deal's rebate at its partner's current tier rate, dated on the close date. Once per deal:
-    a second call (deal_won delivered twice) returns None and writes nothing."""
+    """Accrue a won deal's rebate at its partner's current tier rate, dated on the close date, in the tenant's
+    currency: the deal's amount converted at the rate effective on the close date (prm.currencies), the
+    deal's own amount, currency and that rate kept on the entry. Once per deal: a second call (deal_won
+    delivered twice) returns None and writes nothing. A deal in a currency without any exchange rate
+    accrues nothing yet: it waits as a PendingRebate (with the tier rate of today) until a rate is added."""
     if deal.status != DealStatus.WON:
         raise IncentiveError(_("Only a won deal earns a rebate."))
     partner = Partner.objects.select_related("tier").get(pk=deal.partner_id)
     rule = selectors.current_rule(partner)
     rate = rule.rebate_percent if rule else ZERO
+    return _accrue(
+        deal=deal, partner=partner, rate=rate, tier_name=partner.tier.name if partner.tier_id else ""
+    )
+
+
+def _accrue(*, deal: Deal, partner: Partner, rate: Decimal, tier_name: str) -> LedgerEntry | None:
+    day = _close_date(deal)
+    conversion = currencies.convert(deal.amount, deal.currency, day)
+    if conversion is None:
+        PendingRebate.objects.get_or_create(
+            deal=deal,
+            defaults={
+                "partner": partner,
+                "rate": rate,
+                "tier_name": tier_name,
+                "reason": _(
+                    "%(currency)s has no exchange rate to %(home)s: add one under Exchange rates and the "
+                    "rebate accrues."
+                )
+                % {"currency": deal.currency, "home": currencies.home_currency()},
+            },
+        )
+        return None
+    basis = conversion.amount.quantize(CENT, rounding=ROUND_HALF_UP)
     try:
         with transaction.atomic():
-            return LedgerEntry.objects.create(
+            entry = LedgerEntry.objects.create(
                 partner=partner,
                 kind=EntryKind.REBATE,
-                amount=(deal.amount * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP),
-                currency=deal.currency,
-                entry_date=_close_date(deal),
+                amount=(basis * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP),
+                currency=currencies.home_currency(),
+                entry_date=day,
                 deal=deal,
-                basis=deal.amount,
+                basis=basis,
                 rate=rate,
-                tier_name=partner.tier.name if partner.tier_id else "",
+                original_amount=deal.amount,
+                original_currency=deal.currency,
+                exchange_rate=conversion.rate,
+                exchange_rate_from=conversion.rate_from,
+                tier_name=tier_name,
                 memo=_("Rebate on %(deal)s") % {"deal": deal.name},
             )
     except IntegrityError:
         return None
+    PendingRebate.objects.filter(deal=deal, accrued_at__isnull=True).update(
+        accrued_at=timezone.now(), ledger_entry=entry
+    )
+    return entry
+
+
+def rebates_accrue_pending(*, currency: str | None = None) -> int:
+    """Accrue the waiting rebates (of `currency`, or all) whose currency has a rate now, at the tier rate
+    they waited with; returns how many accrued."""
+    waiting = PendingRebate.objects.filter(accrued_at__isnull=True).select_related("deal", "partner")
+    if currency is not None:
+        waiting = waiting.filter(deal__currency=currency)
+    accrued = 0
+    for pending in waiting:
+        if pending.deal.status != DealStatus.WON:
+            continue
+        with transaction.atomic():
+            if _accrue(
+                deal=pending.deal, partner=pending.partner, rate=pending.rate, tier_name=pending.tier_name
+            ):
+                accrued += 1
+    return accrued
 
 
 @transaction.atomic

@@ -56,7 +56,11 @@ def tier_page(request):
         return render(
             request,
             "incentives/program.html",
-            {"rules": selectors.rules_by_rank(), "recommended": recommended},
+            {
+                "rules": selectors.rules_by_rank(),
+                "recommended": recommended,
+                "left_out": selectors.deals_left_out(),
+            },
         )
     partner = _partner_or_404(request)
     return render(request, "incentives/tier.html", {**_tier_context(partner), "own": True})

@@ -11,7 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 from prm import services
 from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, platform_admin_site, tenant_admin_site
-from prm.models import STAFF_ROLES, Membership, ParkedTask, Role, Tenant, TenantDomain, User
+from prm.models import (
+    STAFF_ROLES,
+    ExchangeRate,
+    Membership,
+    ParkedTask,
+    Role,
+    Tenant,
+    TenantDomain,
+    User,
+)
 
 # --- the tenant's own admin -------------------------------------------------------------------------------
 
@@ -39,6 +48,24 @@ class ProgramSettingsAdmin(TenantAdminOnly):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ExchangeRate, site=tenant_admin_site)
+class ExchangeRateAdmin(TenantAdminOnly):
+    """Rates of other currencies to the program's: won deals in them count converted, rebates accrue
+    converted, and the registration form offers them. Tenant admins edit, channel managers look."""
+
+    list_display = ["currency", "rate", "program_currency", "effective_from"]
+    list_filter = ["currency"]
+    fields = ["currency", "rate", "effective_from"]
+    date_hierarchy = "effective_from"
+
+    @admin.display(description=_("in"))
+    def program_currency(self, obj):
+        return obj.tenant.currency
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant")
 
 
 class MembershipAddForm(forms.ModelForm):

@@ -58,6 +58,8 @@ class DemoTenant:
     admin: Person
     manager: Person
     partners: tuple[DemoPartner, ...]
+    # Exchange rates to the tenant's currency: (currency, rate a year ago, rate now).
+    rates: tuple[tuple[str, str, str], ...] = ()
 
 
 PLATFORM_ADMIN_EMAIL, PLATFORM_ADMIN_NAME = "platform@prm.example", "Paula Platform"
@@ -73,6 +75,7 @@ ACME = DemoTenant(
     primary_color="#1d4ed8",
     time_zone="America/New_York",
     currency="USD",
+    rates=(("EUR", "1.0850", "1.1620"), ("GBP", "1.2710", "1.3390")),
     default_language="en",
     admin=Person("admin@acme.example", "Olivia Bennett", Role.TENANT_ADMIN),
     manager=Person("manager@acme.example", "Marcus Reed", Role.CHANNEL_MANAGER),
@@ -153,6 +156,7 @@ GLOBEX = DemoTenant(
     primary_color="#0f766e",
     time_zone="Europe/Berlin",
     currency="EUR",
+    rates=(("USD", "0.9220", "0.8610"), ("GBP", "1.1710", "1.1520")),
     default_language="de",
     admin=Person("admin@globex.example", "Katrin Vogel", Role.TENANT_ADMIN),
     manager=Person("manager@globex.example", "Jonas Richter", Role.CHANNEL_MANAGER),
@@ -416,8 +420,28 @@ def seed_program(spec: DemoTenant, seeded: Seeded, *, password: str) -> None:
                 Login(url, tenant.name, link.membership.user.email, Role(person.role).label, partner.name)
             )
     seed_enablement(tenant)
+    seed_exchange_rates(spec)
     seed_deals(spec)
     seed_incentives(spec)
+
+
+def seed_exchange_rates(spec: DemoTenant) -> None:
+    """Two rates of each of the tenant's other currencies, a year ago and a month ago. Once per tenant."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from prm.models import ExchangeRate
+
+    if ExchangeRate.objects.exists():
+        return
+    today = timezone.localdate()
+    for currency, year_ago, month_ago in spec.rates:
+        for days, rate in ((400, year_ago), (30, month_ago)):
+            ExchangeRate.objects.create(
+                currency=currency, rate=Decimal(rate), effective_from=today - datetime.timedelta(days=days)
+            )
 
 
 def seed_deals(spec: DemoTenant) -> None:
@@ -458,7 +482,8 @@ def seed_deals(spec: DemoTenant) -> None:
                 contact_email="",
                 products=item.products,
                 amount=item.amount,
-                currency=spec.currency,
+                # Every sixth deal in the first of the tenant's other currencies, converted by its rate.
+                currency=spec.rates[0][0] if spec.rates and position % 6 == 2 else spec.currency,
                 expected_close_date=timezone.localdate() + datetime.timedelta(days=30 + 3 * position),
             ),
             acting_user=people.get(partner.pk),

@@ -8,6 +8,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -236,3 +237,75 @@ class ParkedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.task_id}"
+
+
+class ExchangeRateQuerySet(models.QuerySet):
+    def currencies(self) -> set[str]:
+        """The currencies that have at least one rate."""
+        return set(self.values_list("currency", flat=True).distinct())
+
+    def rate_on(self, currency: str, day) -> ExchangeRate | None:
+        """The rate of `currency` on `day`: the latest effective on or before it, else the earliest one."""
+        rates = self.filter(currency=currency)
+        return (
+            rates.filter(effective_from__lte=day).order_by("-effective_from").first()
+            or rates.order_by("effective_from").first()
+        )
+
+
+def positive(value) -> None:
+    if value is not None and value <= 0:
+        raise ValidationError(_("A rate is above zero."), code="not_positive")
+
+
+class ExchangeRate(TenantOwnedModel):
+    """What one unit of another currency is worth in the tenant's currency, from a date on.
+
+    In the core, not in incentives: deal registration (dealreg) offers and accepts only currencies that have
+    a rate, and incentives converts won deals with them; dealreg may not read incentives."""
+
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
+    rate = models.DecimalField(
+        _("rate to the program's currency"),
+        max_digits=18,
+        decimal_places=8,
+        validators=[positive],
+        help_text=_("What one unit of this currency is worth in the program's currency."),
+    )
+    effective_from = models.DateField(_("effective from"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = scoped_manager(manager_class=models.Manager.from_queryset(ExchangeRateQuerySet))
+
+    class Meta:
+        ordering = ["currency", "-effective_from"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "currency", "effective_from"], name="exchange_rate_once_a_day"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+        indexes = [models.Index(fields=["tenant", "currency", "effective_from"])]
+
+    def __str__(self) -> str:
+        return (
+            f"1 {self.currency} = {self.rate.normalize() if self.rate else self.rate} ({self.effective_from})"
+        )
+
+    def clean(self) -> None:
+        from prm.tenancy import current_tenant
+
+        tenant = current_tenant() if self.tenant_id is None else self.tenant
+        if tenant is not None and self.currency == tenant.currency:
+            raise ValidationError(
+                {"currency": _("This is the program's own currency: it needs no rate.")}, code="own_currency"
+            )
+        # The tenant is not on the admin's form, so Django's own uniqueness check skips the constraint.
+        if self.currency and self.effective_from:
+            taken = ExchangeRate.objects.filter(currency=self.currency, effective_from=self.effective_from)
+            if taken.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"effective_from": _("This currency has a rate from this date already.")}, code="taken"
+                )

@@ -426,7 +426,7 @@ class DealFactory(factory.django.DjangoModelFactory):
     contact_email = "dana@prospect.example.org"
     products = "Cloud suite"
     amount = 25000
-    currency = "EUR"
+    currency = "USD"
     expected_close_date = factory.LazyFunction(lambda: __import__("datetime").date.today())
 
 
@@ -791,3 +791,35 @@ class DriftRunFactory(factory.django.DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     records_checked = 10
     drift_count = 0
+
+
+# --- exchange rates and rebates waiting for one ---------------------------------------------------------
+
+from incentives.models import PendingRebate  # noqa: E402 - kept with its block
+from prm.models import ExchangeRate  # noqa: E402 - kept with its block
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeRate
+
+    tenant = factory.SubFactory(TenantFactory)
+    currency = "EUR"
+    rate = _Decimal("1.10")
+    effective_from = factory.LazyFunction(_date.today)
+
+
+class PendingRebateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PendingRebate
+
+    tenant = factory.SubFactory(TenantFactory)
+    partner = factory.SubFactory(PartnerFactory, tenant=factory.SelfAttribute("..tenant"))
+    deal = factory.SubFactory(
+        DealFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        partner=factory.SelfAttribute("..partner"),
+        currency="CHF",
+    )
+    rate = _Decimal("4")
+    reason = "CHF has no exchange rate to USD."

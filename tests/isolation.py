@@ -145,6 +145,7 @@ ADMIN_OBJECTS: dict[str, Callable] = {
     "prm.tenant": lambda tc: tc.tenant,
     "prm.tenantdomain": lambda tc: TenantDomain.objects.get(tenant=tc.tenant),
     "prm.membership": lambda tc: Membership.objects.get(user=tc.manager),
+    "prm.exchangerate": lambda tc: sample_exchange_rate(tc),
     "partners.partner": lambda tc: tc.partner,
     "partners.partnertype": lambda tc: tc.partner.partner_type,
     "partners.tier": lambda tc: tc.partner.tier,
@@ -354,7 +355,7 @@ def sample_deal(tc):
                 contact_email="",
                 products="Suite",
                 amount=1000,
-                currency="EUR",
+                currency="USD",
                 expected_close_date=datetime.date.today() + datetime.timedelta(days=30),
             ),
             acting_user=tc.partner_user,
@@ -478,6 +479,56 @@ def sample_ledger_entry(tc):
     )
 
 
+def sample_exchange_rate(tc):
+    import datetime
+    from decimal import Decimal
+
+    from prm.models import ExchangeRate
+
+    return ExchangeRate.objects.first() or ExchangeRate.objects.create(
+        currency="GBP", rate=Decimal("1.27"), effective_from=datetime.date(2026, 1, 1)
+    )
+
+
+def sample_pending_rebate(tc):
+    """A won deal in CHF, registered while CHF had a rate that was taken away again: its rebate waits."""
+    import datetime
+    from decimal import Decimal
+
+    from dealreg import services as deal_services
+    from incentives import services as incentive_services
+    from incentives.models import PendingRebate
+    from prm.models import ExchangeRate
+
+    found = PendingRebate.objects.first()
+    if found is not None:
+        return found
+    rate = ExchangeRate.objects.create(
+        currency="CHF", rate=Decimal("1"), effective_from=datetime.date(2026, 1, 1)
+    )
+    deal = deal_services.deal_register(
+        partner=tc.partner,
+        data=deal_services.DealInput(
+            name=f"{tc.tenant.name} franc deal",
+            customer_name=f"{tc.tenant.name} Franc Customer",
+            customer_domain=f"franc-customer-{tc.tenant.slug}.example",
+            customer_country="CH",
+            contact_name="Sam Sample",
+            contact_email="",
+            products="Suite",
+            amount=1000,
+            currency="CHF",
+            expected_close_date=datetime.date.today() + datetime.timedelta(days=30),
+        ),
+        acting_user=tc.partner_user,
+    )
+    rate.delete()
+    deal = deal_services.deal_approve(deal=deal, acting_user=tc.manager, notify=False)
+    deal = deal_services.deal_close(deal=deal, won=True, acting_user=tc.manager)
+    incentive_services.rebate_accrue(deal=deal)
+    return PendingRebate.objects.get(deal=deal)
+
+
 def sample_statement(tc):
     import datetime
 
@@ -530,6 +581,7 @@ ADMIN_OBJECTS.update(
         "incentives.tierevaluation": sample_evaluation,
         "incentives.tierchange": sample_tier_change,
         "incentives.ledgerentry": sample_ledger_entry,
+        "incentives.pendingrebate": sample_pending_rebate,
         "incentives.payoutstatement": sample_statement,
         "incentives.mdfbudget": lambda tc: sample_mdf_claim(tc).request.budget,
         "incentives.mdfrequest": lambda tc: sample_mdf_claim(tc).request,

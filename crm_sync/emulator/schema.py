@@ -116,6 +116,8 @@ _define(
         Field("StageName", "picklist", "Stage", length=255, required=True),
         Field("CloseDate", "date", "Close Date", required=True),
         Field("Amount", "currency", "Amount"),
+        # As in an org with multiple currencies on: the Opportunity's currency (ISO code).
+        Field("CurrencyIsoCode", "picklist", "Opportunity Currency", length=3),
         Field("AccountId", "reference", "Account ID", length=18, reference_to="Account"),
         Field(
             "PRM_Partner_Account__c", "reference", "PRM Partner Account", length=18, reference_to="Account"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from decimal import Decimal
 
@@ -437,3 +438,36 @@ def test_existing_tenants_deal_mappings_become_shared_by_the_data_migration(cast
         ("AccountId", "customer.crm_reference", Direction.TO_CRM),
         ("Name", "name", Direction.TO_CRM),
     }
+
+
+def test_a_crm_currency_is_applied_only_if_the_program_has_a_rate_for_it(cast, acme_crm, emulator, sf):
+    from crm_sync.models import Direction, FieldMapping
+    from crm_sync.services import mappings_for
+    from prm.models import ExchangeRate
+
+    with tenant_scope(cast.tenant):
+        mappings_for(cast.tenant, "dealreg.deal")
+        FieldMapping.objects.create(
+            object_key="dealreg.deal",
+            portal_field="currency",
+            crm_field="CurrencyIsoCode",
+            direction=Direction.BOTH,
+        )
+        ExchangeRate.objects.create(
+            currency="EUR", rate=Decimal("1.1"), effective_from=datetime.date(2026, 1, 1)
+        )
+    unknown = approved_deal(cast, name="Francs", customer_domain="one.example")
+    known = approved_deal(cast, name="Euros", customer_domain="two.example")
+    outbox.outbox_drain(tenant=cast.tenant)
+    poll(cast)
+    sf.Opportunity.update(opportunity(emulator, unknown)["Id"], {"CurrencyIsoCode": "CHF"})
+    sf.Opportunity.update(opportunity(emulator, known)["Id"], {"CurrencyIsoCode": "EUR"})
+
+    result = poll(cast)
+
+    assert (result.flagged, result.applied) == (1, 1)
+    with tenant_scope(cast.tenant):
+        flag = MirrorLink.objects.get(object_key="dealreg.deal", record_id=unknown.pk).flag
+        assert "CHF is not a currency of this program" in flag
+        assert Deal.objects.get(pk=unknown.pk).currency == "USD"
+        assert Deal.objects.get(pk=known.pk).currency == "EUR"

@@ -21,7 +21,7 @@ def deal_input(**overrides) -> services.DealInput:
         "contact_email": "fiona@fabrikam.example",
         "products": "Cloud suite",
         "amount": Decimal("48000"),
-        "currency": "EUR",
+        "currency": "USD",
         "expected_close_date": datetime.date.today() + datetime.timedelta(days=45),
     }
     values.update(overrides)
@@ -47,7 +47,7 @@ def post_form():
             "contact_email": "fiona@fabrikam.example",
             "products": "Cloud suite",
             "amount": "48000",
-            "currency": "EUR",
+            "currency": "USD",
             "expected_close_date": (datetime.date.today() + datetime.timedelta(days=45)).isoformat(),
             "description": "",
         }

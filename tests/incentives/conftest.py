@@ -8,7 +8,7 @@ from dealreg import services as deal_services
 from incentives.models import TierRule
 from partners.models import Tier
 from tests.crm_sync.conftest import _fresh_org, emulator  # noqa: F401 - the CRM emulator fixtures
-from tests.dealreg.conftest import register
+from tests.dealreg.conftest import post_form, register  # noqa: F401 - the form fixture
 
 
 def win_deal(partner, user, manager, *, amount=Decimal("10000"), **overrides):

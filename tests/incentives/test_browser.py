@@ -94,4 +94,4 @@ def test_a_manager_moves_a_partner_to_gold_and_the_partner_sees_it_and_earns_gol
     assert entry.rate == gold_rate
     assert entry.amount == (Decimal("50000") * gold_rate / 100).quantize(Decimal("0.01"))
     browser_page.reload()
-    assert f"{entry.amount} EUR" in browser_page.inner_text("#ledger")
+    assert f"{entry.amount} USD" in browser_page.inner_text("#ledger")

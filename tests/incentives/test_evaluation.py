@@ -102,9 +102,10 @@ def test_the_evaluation_reads_all_partners_in_the_same_number_of_queries(
         if n % 5 == 0:
             win_deal(partner, cast.acme.other_partner_user, cast.manager, customer_name=f"Customer {n}")
     services.tiers_evaluate()
-    # savepoint, settings, rules, tiers, partners with flags, deals, certificates, current tiers,
-    # grace marks, the upsert, release: whatever the number of partners.
-    with django_assert_num_queries(11):
+    # savepoint, settings, rules, tiers, partners with flags, the currencies with a rate, the converted won
+    # deals, the won deals without a rate, certificates, current tiers, grace marks, the upsert, release:
+    # whatever the number of partners.
+    with django_assert_num_queries(13):
         summary = services.tiers_evaluate()
     assert summary.partners == 2 + extra_partners
 

@@ -40,7 +40,7 @@ def test_a_won_deal_accrues_the_rebate_at_the_tier_rate_on_the_close_date_once(
         "Gold",
     )
     assert entry.entry_date == deal.closed_at.date()
-    assert entry.currency == "EUR"
+    assert entry.currency == "USD"
     # deal_won delivered again: nothing more.
     on_deal_won(
         None, tenant_id=cast.tenant.pk, partner_id=str(partner.public_id), deal_id=str(deal.public_id)

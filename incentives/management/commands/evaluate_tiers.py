@@ -39,3 +39,8 @@ class Command(BaseCommand):
                 f"{summary.upgrades} upgrades and {summary.downgrades} downgrades recommended, "
                 f"{summary.in_grace} below their tier within the grace period."
             )
+            if summary.left_out_deals:
+                self.stdout.write(
+                    f"  {summary.left_out_deals} won deals left out of the revenue: "
+                    "their currency has no exchange rate."
+                )

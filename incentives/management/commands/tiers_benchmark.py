@@ -34,3 +34,4 @@ class Command(BaseCommand):
             f"recommended:          {summary.upgrades:,} upgrades, {summary.downgrades:,} downgrades "
             f"({summary.in_grace:,} below their tier, within the grace period)"
         )
+        self.stdout.write(f"left out (no rate):   {summary.left_out_deals:,} won deals")
