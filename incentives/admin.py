@@ -342,7 +342,7 @@ class LedgerEntryAdmin(TenantAdminOnly):
 
 
 @admin.register(PendingRebate, site=tenant_admin_site)
-class PendingRebateAdmin(ReadOnlyAdmin):
+class PendingRebateAdmin(ReadOnlyModelAdmin):
     """Rebates of won deals in a currency without an exchange rate: they accrue once a rate is added (or
     with the action, after adding one)."""
 
@@ -366,7 +366,7 @@ class PendingRebateAdmin(ReadOnlyAdmin):
         ):
             done += services.rebates_accrue_pending(currency=currency)
         waiting = queryset.filter(accrued_at__isnull=True).count()
-        _report(self, request, done, [])
+        report(self, request, done, [])
         if waiting:
             self.message_user(
                 request,
