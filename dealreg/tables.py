@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from prm import currencies
+from prm.money import money
 from prm.tables import PRMTable, absent
 
 THEN_BY_ID = ("public_id",)
@@ -60,7 +61,7 @@ class DealTable(PRMTable):
         empty_text = _("No deal registrations yet.")
 
     def render_amount(self, record):
-        return f"{record.amount:,.2f} {record.currency}"
+        return money(record.amount, record.currency)
 
     def value_amount(self, record):
         return f"{record.amount} {record.currency}"
@@ -125,7 +126,7 @@ class QueueTable(PRMTable):
         )
 
     def render_amount(self, record):
-        return f"{record.amount:,.2f} {record.currency}"
+        return money(record.amount, record.currency)
 
     def value_amount(self, record):
         return f"{record.amount} {record.currency}"
@@ -167,7 +168,7 @@ class PipelineTable(PRMTable):
         empty_text = _("No partner has registered a deal yet.")
 
     def render_approved_amount(self, value):
-        return f"{value or 0:,.2f} {currencies.home_currency()}"
+        return money(value or 0, currencies.home_currency())
 
     def render_won_amount(self, value):
-        return f"{value or 0:,.2f} {currencies.home_currency()}"
+        return money(value or 0, currencies.home_currency())

@@ -33,21 +33,11 @@ from partners.models import AgreementAcceptance, Partner, ProgramAgreement, Tier
 from partners.selectors import partner_for_member
 from prm import currencies
 from prm.models import STAFF_ROLES
+from prm.money import money
 from prm.tenancy import current_tenant
 
 TRAILING_DAYS = 365
 CENT = Decimal("0.01")
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
-def money(amount: Decimal, currency: str | None = None) -> str:
-    """An amount as partners read it: "$40,000", "€1,250.50" (the tenant's currency by default)."""
-    if currency is None:
-        tenant = current_tenant()
-        currency = tenant.currency if tenant is not None else "USD"
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
 @dataclass

@@ -45,6 +45,7 @@ from incentives.models import (
 from partners.models import Partner, Tier
 from prm import currencies
 from prm.models import User
+from prm.money import money
 from prm.tenancy import current_tenant
 
 CENT = Decimal("0.01")
@@ -446,7 +447,7 @@ def mdf_request_submit(
     if amount > budget.remaining:
         raise IncentiveError(
             _("That is more than the %(remaining)s left of this quarter's MDF allowance.")
-            % {"remaining": selectors.money(budget.remaining)}
+            % {"remaining": money(budget.remaining)}
         )
     return MdfRequest.objects.create(
         partner=partner,
@@ -477,7 +478,7 @@ def mdf_request_approve(
     if request.amount > budget.remaining:
         raise IncentiveError(
             _("Approving %(amount)s would overspend the budget: %(remaining)s is left.")
-            % {"amount": selectors.money(request.amount), "remaining": selectors.money(budget.remaining)}
+            % {"amount": money(request.amount), "remaining": money(budget.remaining)}
         )
     budget.committed += request.amount
     budget.save(update_fields=["committed"])
@@ -524,7 +525,7 @@ def mdf_claim_submit(
         raise IncentiveError(_("Claim an amount above zero."))
     if amount > request.amount:
         raise IncentiveError(
-            _("The claim is above the approved %(amount)s.") % {"amount": selectors.money(request.amount)}
+            _("The claim is above the approved %(amount)s.") % {"amount": money(request.amount)}
         )
     if today < request.ends_on:
         raise IncentiveError(

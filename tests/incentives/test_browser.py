@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from incentives.models import LedgerEntry, TierChange
+from prm.money import money
 from prm.tenancy import tenant_scope
 from tests.browser import sign_in
 from tests.crm_sync.conftest import CLIENT_ID, CLIENT_SECRET
@@ -94,4 +95,4 @@ def test_a_manager_moves_a_partner_to_gold_and_the_partner_sees_it_and_earns_gol
     assert entry.rate == gold_rate
     assert entry.amount == (Decimal("50000") * gold_rate / 100).quantize(Decimal("0.01"))
     browser_page.reload()
-    assert f"{entry.amount} USD" in browser_page.inner_text("#ledger")
+    assert money(entry.amount, "USD", language="en") in browser_page.inner_text("#ledger")

@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -102,7 +103,11 @@ def test_a_eur_rebate_accrues_at_the_converted_amount_and_keeps_the_original(
         Decimal("1.10"),
     )
     page = client_for(cast.partner_user).get(reverse("incentives:tier")).content.decode()
-    assert "2112.00 USD" in page and "on 48000.00 EUR at 1.1" in page
+    assert "$2,112" in page and "on €48,000 at 1.1" in page
+    german = client_for(cast.partner_user)
+    german.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    page = german.get(reverse("incentives:tier")).content.decode()
+    assert "2.112\xa0$" in page and "auf 48.000\xa0€ zum Kurs 1,1" in page
 
 
 def test_a_rebate_without_a_rate_waits_where_managers_see_it_and_accrues_when_a_rate_is_added(
@@ -214,5 +219,5 @@ def test_the_pipeline_sums_in_the_tenants_currency_and_counts_deals_without_a_ra
     table = client_for(cast.manager).get(reverse("dealreg:pipeline")).context["table"]
     row = next(r for r in table.rows if r.record.pk == cast.acme.partner.pk)
     assert row.get_cell("won") == 3
-    assert row.get_cell("won_amount") == "2,100.00 USD"
+    assert row.get_cell("won_amount") == "$2,100"
     assert row.get_cell("not_converted") == 1
