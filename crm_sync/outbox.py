@@ -400,19 +400,10 @@ def _send_chunk(
     shared = shared_guard(connection, declared, chunk, claim_time, result)
     path = f"composite/sobjects/{declared.crm_object}/{declared.external_id_field}"
     payload = {"allOrNone": False, "records": [body for _entry, body in chunk]}
-    usage: dict[str, Any] = {}
-
-    def call(sf):
-        answer = sf.restful(path, method="PATCH", json=payload)
-        usage.update(getattr(sf, "api_usage", None) or {})
-        return answer
-
-    result.calls += 1
     try:
-        answers = with_fresh_session(connection, call)
+        answers, over_share = _collections_call(connection, result, path, method="PATCH", json=payload)
     except CRMError as failure:
         _call_failed(connection, declared, chunk, claim_time, result, failure)
-    over_share = _record_usage(connection, usage)
     now = timezone.now()
     sent: list[OutboxEntry] = []
     for (entry, body), answer in zip(chunk, answers, strict=True):
@@ -476,20 +467,13 @@ def _delete_chunk(
     if not present:
         return
     params = {"ids": ",".join(crm_id for _entry, crm_id in present), "allOrNone": "false"}
-    usage: dict[str, Any] = {}
-
-    def call(sf):
-        answer = sf.restful("composite/sobjects", params=params, method="DELETE")
-        usage.update(getattr(sf, "api_usage", None) or {})
-        return answer
-
-    result.calls += 1
     try:
-        answers = with_fresh_session(connection, call)
+        answers, over_share = _collections_call(
+            connection, result, "composite/sobjects", params=params, method="DELETE"
+        )
     except CRMError as failure:
         pairs = [(entry, {ext: entry.external_id}) for entry, _crm_id in present]
         _call_failed(connection, declared, pairs, claim_time, result, failure)
-    over_share = _record_usage(connection, usage)
     now = timezone.now()
     deleted: list[OutboxEntry] = []
     gone: list[OutboxEntry] = []
@@ -732,6 +716,23 @@ def _send_bulk_job(
     if sent:
         connection.last_success_at = now
         connection.last_error = ""
+
+
+def _collections_call(
+    connection: CRMConnection, result: DrainResult, path: str, **options
+) -> tuple[Any, bool]:
+    """One sObject Collections call (a session refreshed once if it expired): its answers, and whether the
+    API usage it reported passes the connection's pause share. A whole call failing raises CRMError."""
+    usage: dict[str, Any] = {}
+
+    def call(sf):
+        answer = sf.restful(path, **options)
+        usage.update(getattr(sf, "api_usage", None) or {})
+        return answer
+
+    result.calls += 1
+    answers = with_fresh_session(connection, call)
+    return answers, _record_usage(connection, usage)
 
 
 def _call_failed(

@@ -391,16 +391,20 @@ class Api:
                 except org.MultipleMatches as multiple:
                     message = f"{ext_field} matches multiple records: {', '.join(multiple.ids)}"
                     results.append(_failed("DUPLICATE_EXTERNAL_ID", message, [ext_field]))
-            if all_or_none and not all(result["success"] for result in results):
-                self.store.execute("rollback to batch")
-                results = [
-                    result
-                    if not result["success"]
-                    else _failed("ALL_OR_NONE_OPERATION_ROLLED_BACK", ROLLED_BACK)
-                    for result in results
-                ]
-            self.store.execute("release batch")
+            results = self._end_batch(results, all_or_none=all_or_none)
         return Response(200, results, object=obj, record_count=len(records))
+
+    def _end_batch(self, results: list[dict], *, all_or_none: bool) -> list[dict]:
+        """Close a collection call's savepoint; with allOrNone and any failure, undo the batch and report
+        every record that had succeeded as rolled back, as Salesforce does."""
+        if all_or_none and not all(result["success"] for result in results):
+            self.store.execute("rollback to batch")
+            results = [
+                result if not result["success"] else _failed("ALL_OR_NONE_OPERATION_ROLLED_BACK", ROLLED_BACK)
+                for result in results
+            ]
+        self.store.execute("release batch")
+        return results
 
     # --- sObject Collections delete -------------------------------------------------------------------
 
@@ -434,15 +438,7 @@ class Api:
                     org.delete(self.store, state[0], record_id)
                     objects.add(state[0])
                     results.append({"id": record_id, "success": True, "errors": []})
-            if all_or_none and not all(result["success"] for result in results):
-                self.store.execute("rollback to batch")
-                results = [
-                    result
-                    if not result["success"]
-                    else _failed("ALL_OR_NONE_OPERATION_ROLLED_BACK", ROLLED_BACK)
-                    for result in results
-                ]
-            self.store.execute("release batch")
+            results = self._end_batch(results, all_or_none=all_or_none)
         obj = objects.pop() if len(objects) == 1 else None
         return Response(200, results, object=obj, record_count=len(ids))
 
