@@ -14,6 +14,7 @@ from dealreg.models import (
     DealStatus,
     ExtensionRequest,
 )
+from prm import currencies
 from prm.admin_actions import action_with_form
 from prm.admin_sites import ReadOnlyInline, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
 
@@ -172,6 +173,18 @@ class DealAdmin(TenantModelAdmin):
     def has_add_permission(self, request) -> bool:
         # Partners register deals in the portal; the registration form runs the conflict check.
         return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("currency")
+        if field is not None:
+            # As on the registration form: the program's currency and those it has exchange rates for (a deal
+            # in another could not count toward tiers nor earn a rebate), and the deal's own as it stands.
+            allowed = currencies.accepted_currencies()
+            if obj is not None and obj.currency not in allowed:
+                allowed.append(obj.currency)
+            field.choices = [(code, code) for code in allowed]
+        return form
 
     @admin.action(description=_("Approve the selected registrations"))
     def approve_selected(self, request, queryset):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import re
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
 from dealreg.models import Deal, DealRegSettings, DealStatus
+from prm.models import ExchangeRate
 from prm.tenancy import tenant_scope
 from tests.dealreg.conftest import register
 
@@ -81,3 +86,14 @@ def test_only_tenant_admins_change_the_settings(cast):
     assert response.status_code == 302
     with tenant_scope(cast.tenant):
         assert DealRegSettings.current().protection_days == 60
+
+
+def test_the_deal_admin_offers_the_currencies_the_program_can_count(cast):
+    with tenant_scope(cast.tenant):
+        ExchangeRate.objects.create(
+            currency="EUR", rate=Decimal("1.10"), effective_from=datetime.date(2026, 1, 1)
+        )
+        deal = register(cast.acme.partner, cast.partner_user, customer_domain="one.example")
+    page = admin_client(cast.manager).get(f"{CHANGELIST}{deal.pk}/change/").content.decode()
+    select = page[page.index('name="currency"') : page.index("</select>", page.index('name="currency"'))]
+    assert re.findall(r'<option value="(\w+)"', select) == ["USD", "EUR"]
