@@ -4,6 +4,7 @@ digits."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -13,6 +14,10 @@ from django.conf import settings
 from django.utils.translation import get_language, to_locale
 
 from prm.tenancy import current_tenant
+
+# CLDR's currency spacing, which Babel does not apply: a symbol of letters ("CHF") is kept apart from the
+# digits by a no-break space ("CHF 72,000", not "CHF72,000").
+LETTERS_BY_DIGITS = re.compile(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
 
 
 @lru_cache(maxsize=64)
@@ -35,5 +40,7 @@ def money(amount, currency: str | None = None, *, language: str | None = None) -
     locale = to_locale(language or get_language() or settings.LANGUAGE_CODE)
     standard, whole = _patterns(locale)
     if value == value.to_integral_value():
-        return format_currency(value, currency, format=whole, locale=locale, currency_digits=False)
-    return format_currency(value, currency, format=standard, locale=locale)
+        text = format_currency(value, currency, format=whole, locale=locale, currency_digits=False)
+    else:
+        text = format_currency(value, currency, format=standard, locale=locale)
+    return LETTERS_BY_DIGITS.sub("\xa0", text)

@@ -16,6 +16,8 @@ from prm.money import money
         ("1250.50", "EUR", "de", "1.250,50\xa0€"),
         ("10000.00", "EUR", "fr", "10\u202f000\xa0€"),
         ("-12.34", "GBP", "en", "-£12.34"),
+        ("72000", "CHF", "en", "CHF\xa072,000"),
+        ("72000", "CHF", "de", "72.000\xa0CHF"),
     ],
 )
 def test_amounts_read_as_the_language_writes_them(amount, currency, language, expected):
