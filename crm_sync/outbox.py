@@ -12,7 +12,9 @@ Records go out by sObject Collections upsert on the external-ID field, at most 2
 - success: the row is `sent`;
 - `UNABLE_TO_LOCK_ROW`, and a whole call failing with a 5xx, a timeout or a connection error: pending again
   with backoff and jitter (transient: never a dead letter); after a whole call failed the drain stops, and
-  the rows it claimed but did not send go back to pending as they were;
+  the rows it claimed but did not send go back to pending as they were. A whole call's failure backs its
+  rows off half a minute at most, and the first call that goes through afterwards makes every row that only
+  waited on the failure due at once, so the end of an outage is followed by a prompt catch-up;
 - any other error of a record: pending again with backoff, and a dead letter with the CRM's
   `errorCode: message` after PRM_CRM_MAX_ATTEMPTS such refusals (transient failures never count);
 - `REQUEST_LIMIT_EXCEEDED`, or API usage (the `Sforce-Limit-Info` header) past the connection's pause
@@ -60,6 +62,10 @@ BULK_THRESHOLD = 2000  # a resync of more records of one object goes through Bul
 BULK_JOB_SIZE = 10_000  # records per Bulk API 2.0 job
 PAUSE_FOR = timedelta(minutes=15)
 BACKOFF_CAP = 15 * 60.0
+# A whole call failing (the CRM unreachable, 5xx, a refused session) is the CRM's trouble, not the records':
+# their retries stay at most half a minute apart, so a long outage ends with a prompt catch-up (and the first
+# call that goes through makes every row that only waited on the outage due at once: _crm_answered).
+OUTAGE_BACKOFF_CAP = 30.0
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}
 CRM_ONLY_NOTE = "A read-only copy of a CRM record; never sent back."
 DELETED_NOTE = "Deleted in the portal before it was sent."
@@ -418,8 +424,7 @@ def _send_chunk(
         _remember_shared(declared, [(e, b) for e, b in chunk if e in sent], shared)
     result.sent += len(sent)
     if sent:
-        connection.last_success_at = now
-        connection.last_error = ""
+        _crm_answered(connection, now)
     if over_share:
         raise _Halt(paused=True)
 
@@ -492,8 +497,7 @@ def _delete_chunk(
     _forget_links(declared, deleted + gone)
     result.sent += len(deleted)
     if deleted:
-        connection.last_success_at = now
-        connection.last_error = ""
+        _crm_answered(connection, now)
     if over_share:
         raise _Halt(paused=True)
 
@@ -714,8 +718,19 @@ def _send_bulk_job(
     _mark_sent(sent, claim_time)
     result.sent += len(sent)
     if sent:
-        connection.last_success_at = now
-        connection.last_error = ""
+        _crm_answered(connection, now)
+
+
+def _crm_answered(connection: CRMConnection, now: datetime) -> None:
+    """A call went through. If the connection's last call had failed (the CRM was down, refused the
+    session, or answered 5xx), the rows that were only waiting out that failure's backoff are due at once:
+    the CRM is back, and their backoff no longer protects anything."""
+    if connection.last_error:
+        OutboxEntry.objects.filter(
+            tenant=connection.tenant_id, state=OutboxState.PENDING, refusals=0, next_attempt_at__gt=now
+        ).update(next_attempt_at=None)
+    connection.last_success_at = now
+    connection.last_error = ""
 
 
 def _collections_call(
@@ -758,7 +773,16 @@ def _call_failed(
     counted = cause is not None
     result.failed.update(body[declared.external_id_field] for _entry, body in chunk)
     for entry, _body in chunk:
-        _fail(entry, claim_time, str(failure), result, transient=transient, counted=counted, now=now)
+        _fail(
+            entry,
+            claim_time,
+            str(failure),
+            result,
+            transient=transient,
+            counted=counted,
+            now=now,
+            cap=OUTAGE_BACKOFF_CAP if transient else BACKOFF_CAP,
+        )
     raise _Halt(paused=False) from failure
 
 
@@ -801,9 +825,9 @@ def _mark_sent(entries: list[OutboxEntry], claim_time: datetime, *, note: str = 
         ).update(state=OutboxState.SENT, sent_at=timezone.now(), last_error=note)
 
 
-def backoff(attempts: int, now: datetime) -> datetime:
+def backoff(attempts: int, now: datetime, cap: float = BACKOFF_CAP) -> datetime:
     """When a row that failed `attempts` times is next due: exponential, capped, with jitter."""
-    delay = min(BACKOFF_CAP, settings.PRM_CRM_BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    delay = min(cap, settings.PRM_CRM_BACKOFF_BASE * 2 ** max(attempts - 1, 0))
     return now + timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
 
@@ -816,6 +840,7 @@ def _fail(
     transient: bool,
     counted: bool = True,
     now: datetime | None = None,
+    cap: float = BACKOFF_CAP,
 ) -> None:
     """Record a failed send: pending again with backoff, or a dead letter once out of attempts."""
     now = now or timezone.now()
@@ -834,7 +859,7 @@ def _fail(
             "attempts": attempts,
             "refusals": refusals,
             "last_error": error,
-            "next_attempt_at": backoff(attempts, now),
+            "next_attempt_at": backoff(attempts, now, cap),
         },
     )
     result.retried += 1

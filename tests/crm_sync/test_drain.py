@@ -382,3 +382,24 @@ def test_transient_failures_never_count_towards_a_dead_letter(cast, acme, emulat
     assert states(cast.acme.tenant).get(OutboxState.DEAD, 0) == 0
     drain(acme)
     assert states(cast.acme.tenant)[OutboxState.DEAD] == 1
+
+
+def test_after_an_outage_the_first_call_through_sends_what_only_waited_on_it(cast, acme, emulator):
+    drain(acme)  # the cast's records are in
+    tenant = cast.acme.tenant
+    with tenant_scope(tenant):
+        Partner.objects.filter(pk=cast.acme.partner.pk).update(name="Renamed during the outage")
+    emulator.set_faults(error_rate=1.0)
+    drain(acme)  # every call answers 503: the row backs off
+    with tenant_scope(tenant):
+        waiting = OutboxEntry.objects.get(state=OutboxState.PENDING)
+    assert waiting.next_attempt_at > timezone.now()
+    assert waiting.next_attempt_at <= timezone.now() + timedelta(seconds=outbox.OUTAGE_BACKOFF_CAP)
+    emulator.clear_faults()
+    with tenant_scope(tenant):
+        Partner.objects.filter(pk=cast.acme.other_partner.pk).update(name="Changed once it was back")
+    drain(acme)  # the new change goes through, and with it the one that waited out the outage
+    names = {ext: record["Name"] for ext, record in accounts(emulator).items()}
+    assert names[str(cast.acme.partner.public_id)] == "Renamed during the outage"
+    assert names[str(cast.acme.other_partner.public_id)] == "Changed once it was back"
+    assert states(tenant) == {OutboxState.SENT: 8}
