@@ -514,11 +514,17 @@ def seed_deals(spec: DemoTenant) -> None:
 
 @dataclass(frozen=True)
 class DemoCRM:
-    """The demo's CRM emulator as `./run demo` started it: its URL, its CA file, each tenant's client."""
+    """The demo's CRM emulators as `./run demo` started them: a URL and CA file, each tenant's client, and
+    each tenant's own org (URL and CA file) where it has one."""
 
     url: str
     ca_path: str
     clients: dict[str, tuple[str, str]]  # tenant slug -> (client id, client secret)
+    orgs: dict[str, tuple[str, str]] = field(default_factory=dict)  # tenant slug -> (URL, CA file)
+
+    def address(self, slug: str) -> tuple[str, str]:
+        """The URL and CA file of the tenant's org."""
+        return self.orgs.get(slug, (self.url, self.ca_path))
 
 
 EMULATOR_URL_PREFIX = "https://127.0.0.1:"
@@ -528,6 +534,7 @@ def seed_crm_connection(tenant: Tenant, crm: DemoCRM) -> str:
     """Point the tenant's CRM connection at the demo's emulator; "created", "updated", "unchanged", or
     "kept" for a connection someone pointed at another CRM. Runs in the tenant's scope."""
     client_id, client_secret = crm.clients[tenant.slug]
+    url, ca_path = crm.address(tenant.slug)
     connection = CRMConnection.objects.first()
     if connection is not None and not connection.login_url.startswith(EMULATOR_URL_PREFIX):
         return "kept"
@@ -541,12 +548,12 @@ def seed_crm_connection(tenant: Tenant, crm: DemoCRM) -> str:
             same_secret = False
         # The emulator's port changes with every start of the demo.
         if same_secret and (connection.login_url, connection.ca_cert_path, connection.client_id) == (
-            crm.url,
-            crm.ca_path,
+            url,
+            ca_path,
             client_id,
         ):
             return "unchanged"
-    connection.login_url, connection.ca_cert_path, connection.client_id = crm.url, crm.ca_path, client_id
+    connection.login_url, connection.ca_cert_path, connection.client_id = url, ca_path, client_id
     crm_services.crm_connection_save(connection=connection, acting_user=None, client_secret=client_secret)
     return outcome
 

@@ -140,11 +140,14 @@ def _crm_encryption_key(env: dict[str, str]) -> None:
     env["PRM_CRM_ENCRYPTION_KEYS"] = CRM_KEY_FILE.read_text().strip()
 
 
-def _demo_crm(port: int) -> dict[str, str]:
-    """Prepare the demo's CRM emulator for `port` and return what seed_demo needs to connect to it.
+def _demo_crm(ports: dict[str, int]) -> dict[str, str]:
+    """Prepare the demo's CRM emulators, one per demo tenant on its port (`ports`: slug -> port), and return
+    what seed_demo needs to connect to them.
 
-    Each demo tenant has its own connected app (client id and secret), made once and kept in .prm/, and
-    registered in the emulator's data directory before it starts.
+    Each demo tenant has a Salesforce org of its own, as each vendor does: an emulator with its own data
+    directory (.prm/crm-emulator/<slug>), its own certificate authority and its own connected app (client id
+    and secret, made once and kept in .prm/, registered in the emulator's data before it starts). One org
+    shared by both tenants would show each tenant the other's records as CRM records it does not know.
     """
     from crm_sync.emulator import Emulator  # no Django needed: the emulator is plain Python
 
@@ -152,16 +155,21 @@ def _demo_crm(port: int) -> dict[str, str]:
         clients = {slug: [f"prm-demo-{slug}", secrets.token_urlsafe(24)] for slug in CRM_DEMO_TENANTS}
         _write_private(CRM_DEMO_CLIENTS_FILE, json.dumps(clients, indent=2) + "\n")
     clients = json.loads(CRM_DEMO_CLIENTS_FILE.read_text())
-    emulator = Emulator(CRM_EMULATOR_DIR)
-    try:
-        for client_id, client_secret in clients.values():
+    orgs: dict[str, list[str]] = {}
+    for slug, port in ports.items():
+        client_id, client_secret = clients[slug][:2]
+        emulator = Emulator(CRM_EMULATOR_DIR / slug)
+        try:
             emulator.add_client(client_id, client_secret)
-    finally:
-        emulator.api.store.close()
+        finally:
+            emulator.api.store.close()
+        orgs[slug] = [client_id, client_secret, f"https://127.0.0.1:{port}", str(emulator.ca_path.resolve())]
+    first = next(iter(orgs.values()))
     return {
-        "PRM_DEMO_CRM_URL": f"https://127.0.0.1:{port}",
-        "PRM_DEMO_CRM_CA": str(emulator.ca_path.resolve()),
-        "PRM_DEMO_CRM_CLIENTS": json.dumps(clients),
+        # seed_demo connects each tenant to its own org (PRM_DEMO_CRM_CLIENTS); these say a CRM is there.
+        "PRM_DEMO_CRM_URL": first[2],
+        "PRM_DEMO_CRM_CA": first[3],
+        "PRM_DEMO_CRM_CLIENTS": json.dumps(orgs),
     }
 
 
@@ -180,8 +188,8 @@ def demo(port: int, password: str | None) -> int:
         with services(persistent=True) as (env, servers):
             _demo_settings(env, port)
             _run_step("applying migrations", [PYTHON, "manage.py", "migrate", "--noinput"], env)
-            crm_port = localservices.free_port()
-            crm = _demo_crm(crm_port)
+            crm_ports = {slug: localservices.free_port() for slug in CRM_DEMO_TENANTS}
+            crm = _demo_crm(crm_ports)
             seed = [PYTHON, "manage.py", "seed_demo"] + (["--password", password] if password else [])
             # Only seed_demo gets the emulator's client secrets; it stores them encrypted.
             _run_step("loading the demo data", seed, {**env, **crm})
@@ -189,7 +197,7 @@ def demo(port: int, password: str | None) -> int:
                 "".join(f"{name}={env[name]}\n" for name in ("DATABASE_URL", "REDIS_URL", "PRM_PUBLIC_PORT"))
             )
             try:
-                _serve(port, hosts, env, servers, crm_port)
+                _serve(port, hosts, env, servers, crm_ports)
             finally:
                 SERVICES_FILE.unlink(missing_ok=True)
     except Stopped:
@@ -221,10 +229,14 @@ def _run_step(title: str, args: list[str], env: dict[str, str]) -> None:
 
 
 def _serve(
-    port: int, hosts: list[str], env: dict[str, str], servers: list[localservices.Server], crm_port: int
+    port: int,
+    hosts: list[str],
+    env: dict[str, str],
+    servers: list[localservices.Server],
+    crm_ports: dict[str, int],
 ) -> None:
-    """Run the web app, a Celery worker, Celery beat and the CRM emulator until Ctrl-C, or until one of
-    them, or one of the embedded servers, dies."""
+    """Run the web app, a Celery worker, Celery beat and the tenants' CRM emulators until Ctrl-C, or until
+    one of them, or one of the embedded servers, dies."""
     # Browsers may resolve acme.localhost to ::1, so listen there too where the machine has IPv6.
     binds = []
     for host in hosts:
@@ -235,21 +247,27 @@ def _serve(
         "web (gunicorn)": [*gunicorn, *binds],
         "Celery worker": [*celery, "worker", "-l", "info", "--concurrency", "2"],
         "Celery beat": [*celery, "beat", "-l", "info"],
-        # The demo tenants' Salesforce: HTTPS on 127.0.0.1 only, data kept in .prm/crm-emulator.
-        "CRM emulator": [
-            PYTHON, "manage.py", "crm_emulator", "--port", str(crm_port), "--data-dir", str(CRM_EMULATOR_DIR),
-        ],
-    }  # fmt: skip
-    # The emulator stops on a Ctrl-C (KeyboardInterrupt) and closes its database; the others on SIGTERM.
-    stop_signals = {"CRM emulator": signal.SIGINT}
+    }
+    # Each demo tenant's Salesforce org: HTTPS on 127.0.0.1 only, data kept in .prm/crm-emulator/<slug>.
+    emulators = {f"CRM emulator ({slug})": (slug, crm_port) for slug, crm_port in crm_ports.items()}
+    for name, (slug, crm_port) in emulators.items():
+        commands[name] = [
+            PYTHON, "manage.py", "crm_emulator", "--port", str(crm_port),
+            "--data-dir", str(CRM_EMULATOR_DIR / slug),
+        ]  # fmt: skip
+    # The emulators stop on a Ctrl-C (KeyboardInterrupt) and close their databases; the others on SIGTERM.
+    stop_signals = dict.fromkeys(emulators, signal.SIGINT)
     children: dict[str, subprocess.Popen] = {}
     dead = None
     try:
         for name, args in commands.items():
             say(f"starting {name}")
             children[name] = localservices.spawn(args, env=env, cwd=BASE_DIR)
-        if _wait_until_listening({"the web app": port, "the CRM emulator": crm_port}, children):
-            _print_banner(port, crm_port)
+        listening = {"the web app": port} | {
+            f"the {name}": crm_port for name, (_, crm_port) in emulators.items()
+        }
+        if _wait_until_listening(listening, children):
+            _print_banner(port, crm_ports)
         watched = children | {server.name: server.process for server in servers}
         while (dead := _first_exited(watched)) is None:
             time.sleep(0.5)
@@ -291,15 +309,18 @@ def _wait_until_listening(ports: dict[str, int], children: dict[str, subprocess.
     return True
 
 
-def _print_banner(port: int, crm_port: int) -> None:
+def _print_banner(port: int, crm_ports: dict[str, int]) -> None:
+    crm_lines = "".join(
+        f"    {f'https://127.0.0.1:{crm_port}':<32}{slug.capitalize()}'s CRM (a Salesforce emulator)\n"
+        for slug, crm_port in crm_ports.items()
+    )
     print(
         f"""
   PRM demo is running:
     http://acme.localhost:{port}      Acme's partner portal
     http://globex.localhost:{port}    Globex's partner portal
     http://localhost:{port}/admin/    platform admin
-    {f"https://127.0.0.1:{crm_port}":<32}the demo tenants' CRM (Salesforce emulator)
-  The logins are listed above. Press Ctrl-C to stop everything.
+{crm_lines}  The logins are listed above. Press Ctrl-C to stop everything.
 """,
         flush=True,
     )

@@ -22,18 +22,25 @@ def test_a_key_is_made_once_private_and_the_environment_wins(tmp_path, monkeypat
     assert given["PRM_CRM_ENCRYPTION_KEYS"] == "from-the-environment"
 
 
-def test_each_demo_tenant_gets_a_client_the_emulator_accepts(tmp_path, monkeypatch):
+def test_each_demo_tenant_gets_an_org_of_its_own_that_accepts_its_client_only(tmp_path, monkeypatch):
     monkeypatch.setattr(launch, "CRM_EMULATOR_DIR", tmp_path / "crm-emulator")
     monkeypatch.setattr(launch, "CRM_DEMO_CLIENTS_FILE", tmp_path / "crm-demo-clients.json")
-    crm = launch._demo_crm(0)
-    clients = json.loads(crm["PRM_DEMO_CRM_CLIENTS"])
-    assert set(clients) == {"acme", "globex"}
-    assert launch._demo_crm(0)["PRM_DEMO_CRM_CLIENTS"] == crm["PRM_DEMO_CRM_CLIENTS"]  # kept, not remade
-    with Emulator(tmp_path / "crm-emulator") as emulator:
-        session = emulator_session(crm["PRM_DEMO_CRM_CA"])
-        for client_id, secret in clients.values():
-            response = session.post(
-                f"{emulator.url}/services/oauth2/token",
-                data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-            )
-            assert response.status_code == 200, response.text
+    crm = launch._demo_crm({"acme": 0, "globex": 0})
+    orgs = json.loads(crm["PRM_DEMO_CRM_CLIENTS"])
+    assert set(orgs) == {"acme", "globex"}
+    again = json.loads(launch._demo_crm({"acme": 0, "globex": 0})["PRM_DEMO_CRM_CLIENTS"])
+    assert {slug: entry[:2] for slug, entry in again.items()} == {
+        slug: entry[:2] for slug, entry in orgs.items()
+    }
+    assert orgs["acme"][3] != orgs["globex"][3]  # a certificate authority each
+    for slug, (client_id, secret, _url, ca) in orgs.items():
+        other = next(entry for name, entry in orgs.items() if name != slug)
+        with Emulator(tmp_path / "crm-emulator" / slug) as emulator:
+            session = emulator_session(ca)
+
+            def token(client_id, secret, emulator=emulator, session=session):
+                form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+                return session.post(f"{emulator.url}/services/oauth2/token", data=form).status_code
+
+            assert token(client_id, secret) == 200
+            assert token(other[0], other[1]) != 200  # the other tenant's app is not in this org

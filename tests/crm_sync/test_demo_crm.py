@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from crm_sync import services
+from crm_sync.emulator import Emulator
 from crm_sync.models import CRMConnection
 from prm.models import Tenant
 from prm.tenancy import tenant_scope, unscoped_across_tenants
@@ -75,3 +76,30 @@ def test_without_the_emulator_the_crm_part_is_skipped_with_a_note(monkeypatch):
     monkeypatch.delenv("PRM_DEMO_CRM_URL", raising=False)
     assert "no CRM connections made" in seed_demo()
     assert connections() == {}
+
+
+def test_with_an_org_each_the_tenants_connect_to_their_own(emulator, tmp_path, monkeypatch):
+    globex_org = Emulator(tmp_path / "globex-org").start()
+    try:
+        orgs = {"acme": (emulator, CLIENTS["acme"]), "globex": (globex_org, CLIENTS["globex"])}
+        entries = {}
+        for slug, (org, (client_id, secret)) in orgs.items():
+            org.add_client(client_id, secret)
+            entries[slug] = [client_id, secret, org.url, str(org.ca_path)]
+        monkeypatch.setenv("PRM_DEMO_CRM_URL", emulator.url)
+        monkeypatch.setenv("PRM_DEMO_CRM_CA", str(emulator.ca_path))
+        monkeypatch.setenv("PRM_DEMO_CRM_CLIENTS", json.dumps(entries))
+        out = seed_demo()
+        assert f"CRM connection to {globex_org.url}: created" in out
+        assert {slug: row[0] for slug, row in connections().items()} == {
+            "acme": emulator.url,
+            "globex": globex_org.url,
+        }
+        for slug in orgs:
+            with tenant_scope(Tenant.objects.get(slug=slug)):
+                result = services.crm_connection_test(
+                    connection=CRMConnection.objects.get(), acting_user=None
+                )
+            assert result.ok, (slug, result.messages)
+    finally:
+        globex_org.stop()

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             "--crm-clients",
             default=os.environ.get("PRM_DEMO_CRM_CLIENTS", ""),
             help=(
-                'Each tenant\'s connected app in the emulator, as JSON {"acme": ["client id", "secret"]} '
+                'Each tenant\'s connected app in the emulator, as JSON {"acme": ["client id", "secret"]}, '
+                'or with the tenant\'s own emulator: ["client id", "secret", "url", "CA file"] '
                 "(default: $PRM_DEMO_CRM_CLIENTS)."
             ),
         )
@@ -62,7 +63,8 @@ class Command(BaseCommand):
             logins += seeded.logins
             self.stdout.write(self.summary(seeded))
             if crm_outcome:
-                self.stdout.write(f"  CRM connection to {crm.url}: {self.CRM_OUTCOMES[crm_outcome]}")
+                url = crm.address(spec.slug)[0]
+                self.stdout.write(f"  CRM connection to {url}: {self.CRM_OUTCOMES[crm_outcome]}")
         if crm is None:
             self.stdout.write("No CRM emulator given (PRM_DEMO_CRM_URL is unset): no CRM connections made.")
         self.print_logins(logins, password)
@@ -80,13 +82,18 @@ class Command(BaseCommand):
         if not clients:
             raise CommandError("--crm-url needs --crm-clients (PRM_DEMO_CRM_CLIENTS) as well")
         try:
-            parsed = {slug: (pair[0], pair[1]) for slug, pair in json.loads(clients).items()}
-        except (ValueError, AttributeError, IndexError, TypeError) as bad:
-            raise CommandError(f"--crm-clients is not JSON like {{slug: [id, secret]}}: {bad}") from bad
+            entries = json.loads(clients)
+            parsed = {slug: (entry[0], entry[1]) for slug, entry in entries.items()}
+            orgs = {slug: (entry[2], entry[3]) for slug, entry in entries.items() if len(entry) >= 4}
+        except (ValueError, AttributeError, IndexError, TypeError, KeyError) as bad:
+            raise CommandError(
+                "--crm-clients is not JSON like {slug: [id, secret]} or {slug: [id, secret, url, ca]}: "
+                f"{bad}"
+            ) from bad
         missing = [spec.slug for spec in demo.TENANTS if spec.slug not in parsed]
         if missing:
             raise CommandError(f"--crm-clients has no connected app for: {', '.join(missing)}")
-        return demo.DemoCRM(url=url, ca_path=ca_path, clients=parsed)
+        return demo.DemoCRM(url=url, ca_path=ca_path, clients=parsed, orgs=orgs)
 
     def summary(self, seeded: demo.Seeded) -> str:
         tenant = seeded.tenant
