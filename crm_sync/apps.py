@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
 
 
 def _wake_drain(sender, instance, **kwargs) -> None:
@@ -14,6 +15,7 @@ def _wake_drain(sender, instance, **kwargs) -> None:
 
 class CrmSyncConfig(AppConfig):
     name = "crm_sync"
+    verbose_name = _("CRM sync")
 
     def ready(self) -> None:
         from crm_sync import registry

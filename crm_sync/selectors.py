@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Count, Min, Q
+from django.utils.text import capfirst
 
 from crm_sync import registry
 from crm_sync.models import (
@@ -31,10 +32,20 @@ def outbox_counts(tenant: Tenant) -> list[dict]:
             oldest_pending=Min("created_at", filter=Q(state=OutboxState.PENDING)),
         )
         found = {row["object_key"]: row for row in rows}
-    keys = [m.key for m in registry.mirrors()]
-    keys += sorted(set(found) - set(keys))
+    mirrors = {m.key: m for m in registry.mirrors()}
+    keys = list(mirrors) + sorted(set(found) - set(mirrors))
     empty = {state.value: 0 for state in STATES} | {"oldest_pending": None}
-    return [{**empty, **found.get(key, {}), "object_key": key} for key in keys]
+    return [
+        {**empty, **found.get(key, {}), "object_key": key, "label": _label(mirrors.get(key), key)}
+        for key in keys
+    ]
+
+
+def _label(declared: registry.Mirror | None, key: str) -> str:
+    """What staff read for a mirrored object: "Partners → Account"; the key for one nobody mirrors now."""
+    if declared is None:
+        return key
+    return f"{capfirst(declared.model._meta.verbose_name_plural)} → {declared.crm_object}"
 
 
 def connection_of(tenant: Tenant) -> CRMConnection | None:

@@ -190,7 +190,7 @@ def test_the_sync_status_page_shows_the_tenants_figures_to_staff_only(cast, acme
     rows = {
         row[0]: row[1:]
         for row in re.findall(
-            r'<th scope="row">([\w.]+)</th>' + r"\s*<td>(\d+)</td>" * 4,
+            r'<th scope="row" title="([\w.]+)">[^<]+</th>' + r"\s*<td>(\d+)</td>" * 4,
             response.content.decode(),
         )
     }
@@ -200,6 +200,7 @@ def test_the_sync_status_page_shows_the_tenants_figures_to_staff_only(cast, acme
         MEMBER: ("4", "0", "0", "0"),
     }
     assert "INVALID_SESSION_ID: expired" in response.content.decode()
+    assert "Partners → Account" in response.content.decode()  # what staff read for partners.partner
     assert 'href="/crm/"' in client.get("/partners/").content.decode()
 
     partner_person = Client(HTTP_HOST=cast.host)
