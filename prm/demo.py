@@ -453,7 +453,7 @@ def seed_deals(spec: DemoTenant) -> None:
 
     from dealreg import demo_data
     from dealreg import services as deal_services
-    from dealreg.models import Deal
+    from dealreg.models import Deal, DealEvent, DealEventKind
 
     if Deal.objects.exists():
         return
@@ -494,6 +494,8 @@ def seed_deals(spec: DemoTenant) -> None:
             submitted_at=submitted,
             sla_due_at=deal_services.add_business_days(submitted, 2, spec.time_zone),
         )
+        # Its history says the same: registered then, not when the demo was seeded.
+        DealEvent.objects.filter(deal=deal, kind=DealEventKind.SUBMITTED).update(created_at=submitted)
         registered.append((item, deal))
     for item, deal in registered:
         if item.outcome == "rejected":

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from dealreg.models import CustomerAccount
-from prm.tenancy import tenant_scope
+from dealreg.models import CustomerAccount, Deal, DealEventKind
+from prm.tenancy import tenant_scope, unscoped_across_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +76,8 @@ def test_the_conflict_report_counts_true_and_false_matches_on_the_demo_data(sett
     assert "acme:" in output and "globex:" in output
     # The figures the demo data was built to show (dealreg/demo_data.py): see README, "Deal registration".
     assert "all tenants: 23 true matches, 4 false matches, 1 missed, 0 unlabelled; precision 85.2%" in output
+    # A demo deal's history starts when it was registered, which the demo spreads over the past weeks.
+    with unscoped_across_tenants():
+        for deal in Deal.objects.all():
+            registered = deal.events.get(kind=DealEventKind.SUBMITTED)
+            assert registered.created_at == deal.submitted_at, deal.name
