@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enablement.storage import private_storage
 from partners.models import Partner, Tier
+from prm.models import user_reference
 from prm.tenancy import TenantOwnedModel, scoped_manager
 
 ZERO = Decimal("0")
@@ -451,23 +452,9 @@ class MdfRequest(TenantOwnedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=MdfStatus.choices, default=MdfStatus.REQUESTED
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
+    requested_by = user_reference(_("requested by"))
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_reason = models.TextField(_("reason"), blank=True)
     claim_by = models.DateField(_("claim by"), null=True, blank=True)
@@ -505,23 +492,9 @@ class MdfClaim(TenantOwnedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.SUBMITTED
     )
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
+    submitted_by = user_reference(_("submitted by"))
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_reason = models.TextField(_("reason"), blank=True)
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from prm.models import user_reference
 from prm.tenancy import TenantOwnedModel, scoped_manager
 
 
@@ -226,23 +227,9 @@ class OnboardingTask(TaskFields, TenantOwnedModel):
         _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN, editable=False
     )
     ticked_at = models.DateTimeField(_("ticked"), null=True, blank=True, editable=False)
-    ticked_by = models.ForeignKey(
-        "prm.User",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("ticked by"),
-    )
+    ticked_by = user_reference(_("ticked by"))
     completed_at = models.DateTimeField(_("done"), null=True, blank=True, editable=False)
-    completed_by = models.ForeignKey(
-        "prm.User",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("done by"),
-    )
+    completed_by = user_reference(_("done by"))
 
     objects = scoped_manager(manager_class=models.Manager.from_queryset(OnboardingTaskQuerySet))
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.managers import GroupObjectPermissionManager, UserObjectPermissionManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from prm.models import Membership, domain_validator, slug_validator
+from prm.models import Membership, domain_validator, slug_validator, user_reference
 from prm.tenancy import TenantOwnedModel, scoped_manager
 
 
@@ -179,14 +179,7 @@ class StageChange(TenantOwnedModel):
     to_stage = models.CharField(_("to"), max_length=16, choices=Stage.choices)
     changed_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     reason = models.CharField(_("why"), max_length=300, blank=True)
-    acting_user = models.ForeignKey(
-        "prm.User",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    acting_user = user_reference(_("by"))
 
     class Meta:
         ordering = ["changed_at", "id"]

@@ -253,6 +253,19 @@ class ExchangeRateQuerySet(models.QuerySet):
         )
 
 
+def user_reference(verbose_name) -> models.ForeignKey:
+    """Who did something to a record (requested, decided, ticked it): a person the record keeps naming
+    while their account exists, and forgets (null) rather than blocking the account's deletion."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
+
+
 def positive(value) -> None:
     if value is not None and value <= 0:
         raise ValidationError(_("A rate is above zero."), code="not_positive")
