@@ -35,7 +35,13 @@ from incentives.models import (
 )
 from partners.models import Partner, Tier
 from prm.admin_actions import ReasonForm, action_with_form, apply_each, report
-from prm.admin_sites import ReadOnlyModelAdmin, TenantAdminOnly, TenantModelAdmin, tenant_admin_site
+from prm.admin_sites import (
+    ReadOnlyInline,
+    ReadOnlyModelAdmin,
+    TenantAdminOnly,
+    TenantModelAdmin,
+    tenant_admin_site,
+)
 from prm.models import Role
 
 
@@ -105,25 +111,12 @@ def _each(modeladmin, request, rows, call) -> None:
     report(modeladmin, request, done, refusals)
 
 
-class TierChangeInline(admin.TabularInline):
+class TierChangeInline(ReadOnlyInline):
     model = TierChange
     fields = ["changed_at", "from_tier", "to_tier", "changed_by", "reason", "numbers"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("from_tier", "to_tier", "changed_by")
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # Whoever may open the partner (the parent admin decides by role) may read its tier history.
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PartnerTier, site=tenant_admin_site)
@@ -559,21 +552,9 @@ class MdfRequestAdmin(ReadOnlyModelAdmin):
         )
 
 
-class ProofInline(admin.TabularInline):
+class ProofInline(ReadOnlyInline):
     model = MdfProof
     fields = ["download", "content_type", "size", "uploaded_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("file"))
     def download(self, obj):
