@@ -42,6 +42,14 @@ class AudienceForm(forms.ModelForm):
     )
 
 
+class CourseForm(AudienceForm):
+    def clean_slug(self):
+        slug = self.cleaned_data.get("slug", "")
+        if slug and Course.objects.filter(slug=slug).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("Another course has this slug."))
+        return slug
+
+
 class AudienceAdmin(TenantModelAdmin):
     formfield_overrides = {
         models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
@@ -170,12 +178,21 @@ class ModuleInline(StaffInlineRights, admin.StackedInline):
 
 @admin.register(Course, site=tenant_admin_site)
 class CourseAdmin(AudienceAdmin):
-    form = AudienceForm
+    form = CourseForm
     list_display = ["title", "pass_mark", "max_attempts", "audience", "is_published"]
     list_filter = ["is_published"]
     search_fields = ["title", "summary"]
     readonly_fields = ["public_id", "created_at"]
-    fields = ["title", "summary", "pass_mark", "max_attempts", "is_published", *AUDIENCE_FIELDS, "public_id"]
+    fields = [
+        "title",
+        "slug",
+        "summary",
+        "pass_mark",
+        "max_attempts",
+        "is_published",
+        *AUDIENCE_FIELDS,
+        "public_id",
+    ]
     inlines = [ModuleInline]
 
 

@@ -199,6 +199,15 @@ class Course(Audience):
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=80,
+        blank=True,
+        help_text=_(
+            "Optional: a short name onboarding tasks may use for this course instead of its id, for "
+            "example sales-fundamentals (the standard onboarding plan's course task names that one)."
+        ),
+    )
     summary = models.TextField(_("summary"), blank=True)
     pass_mark = models.PositiveSmallIntegerField(
         _("pass mark (%)"), default=80, help_text=_("Share of questions to answer right, in percent.")
@@ -212,6 +221,11 @@ class Course(Audience):
         ordering = ["title"]
         verbose_name = _("course")
         verbose_name_plural = _("courses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "slug"], condition=~models.Q(slug=""), name="course_slug_per_tenant"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

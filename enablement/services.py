@@ -197,6 +197,7 @@ def quiz_attempt_submit(
             partner_id=partner.public_id,
             user_id=acting_user.pk,
             course_id=course.public_id,
+            course_slug=course.slug,
         )
         certifications_award_earned(course=course, partner=partner, user=acting_user)
     else:

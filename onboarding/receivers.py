@@ -64,8 +64,10 @@ def on_partner_first_login(partner, **kwargs):
 
 
 @_partner_event
-def on_course_passed(partner, *, course_id="", **kwargs):
-    services.onboarding_record_event(partner=partner, kind=TaskKind.COURSE_PASSED, ref=str(course_id))
+def on_course_passed(partner, *, course_id="", course_slug="", **kwargs):
+    # A course task names its course by id or by short name: the pass counts under both.
+    for ref in dict.fromkeys(str(ref) for ref in (course_id, course_slug) if ref):
+        services.onboarding_record_event(partner=partner, kind=TaskKind.COURSE_PASSED, ref=ref)
 
 
 @_partner_event

@@ -959,6 +959,7 @@ def seed_enablement(tenant: Tenant) -> None:
 
     course = Course.objects.create(
         title=course_title,
+        slug="sales-fundamentals",  # the standard onboarding plan's course task
         summary="The product, the customers who buy it, and how to register and win a deal.",
         pass_mark=67,
         max_attempts=3,

@@ -137,6 +137,7 @@ def test_passing_the_quiz_passes_the_course_earns_the_certificate_and_sends_cour
             "partner_id": cast.acme.partner.public_id,
             "user_id": cast.partner_user.pk,
             "course_id": course.public_id,
+            "course_slug": course.slug,
         }
     ]
     with tenant_scope(cast.tenant):

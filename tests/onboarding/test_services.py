@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -92,6 +93,23 @@ def test_a_course_task_is_completed_by_its_own_course_only(cast, acme_scope):
     send(events.course_passed, partner, user_id=cast.partner_admin.pk, course_id="advanced-networking")
     assert _task(partner, TaskKind.COURSE_PASSED).status == TaskStatus.OPEN
     send(events.course_passed, partner, user_id=cast.partner_admin.pk, course_id="sales-fundamentals")
+    assert _task(partner, TaskKind.COURSE_PASSED).status == TaskStatus.DONE
+
+
+def test_the_standard_plans_course_task_is_done_by_the_course_of_that_slug(cast, acme_scope):
+    # As enablement sends it: the course's id, and its slug as the tenant set it.
+    partner = approved_partner()
+    approve(partner)
+    course_id = uuid.uuid4()
+    send(events.course_passed, partner, user_id=cast.partner_admin.pk, course_id=course_id, course_slug="")
+    assert _task(partner, TaskKind.COURSE_PASSED).status == TaskStatus.OPEN
+    send(
+        events.course_passed,
+        partner,
+        user_id=cast.partner_admin.pk,
+        course_id=course_id,
+        course_slug="sales-fundamentals",
+    )
     assert _task(partner, TaskKind.COURSE_PASSED).status == TaskStatus.DONE
 
 
