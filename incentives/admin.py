@@ -7,7 +7,6 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -278,6 +277,14 @@ class CorrectionForm(forms.ModelForm):
             self.fields["memo"].required = True
             self.fields["entry_date"].initial = timezone.localdate()
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("partner") and cleaned.get("amount") is not None and cleaned.get("memo"):
+            services.correction_check(
+                partner=cleaned["partner"], amount=cleaned["amount"], memo=cleaned["memo"]
+            )
+        return cleaned
+
 
 @admin.register(LedgerEntry, site=tenant_admin_site)
 class LedgerEntryAdmin(TenantAdminOnly):
@@ -379,8 +386,8 @@ class StatementForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
-        if start and end and end < start:
-            raise ValidationError(_("The period ends before it starts."))
+        if start and end and cleaned.get("partner"):
+            services.statement_check(partner=cleaned["partner"], period_start=start, period_end=end)
         return cleaned
 
 

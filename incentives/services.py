@@ -354,15 +354,28 @@ def rebates_accrue_pending(*, currency: str | None = None) -> int:
     return accrued
 
 
+def correction_check(*, partner: Partner, amount: Decimal | None, memo: str) -> None:
+    """Raise IncentiveError for a correction the ledger refuses: no reason, no amount, or one that would
+    take the partner's balance below zero."""
+    if not (memo or "").strip():
+        raise IncentiveError(_("Say what the correction is for."))
+    if not amount:
+        raise IncentiveError(_("A correction needs an amount other than zero."))
+    balance = selectors.ledger_balance(partner)
+    if balance + amount < 0:
+        raise IncentiveError(
+            _("This correction would take the balance below zero: it is %(balance)s.")
+            % {"balance": money(balance)}
+        )
+
+
 @transaction.atomic
 def ledger_correct(
     *, partner: Partner, amount: Decimal, memo: str, acting_user: User | None, entry_date: date | None = None
 ) -> LedgerEntry:
     """Record a correction as a new entry (the ledger is never edited)."""
-    if not (memo or "").strip():
-        raise IncentiveError(_("Say what the correction is for."))
-    if not amount:
-        raise IncentiveError(_("A correction needs an amount other than zero."))
+    Partner.objects.select_for_update().filter(pk=partner.pk).first()  # one correction at a time per partner
+    correction_check(partner=partner, amount=amount, memo=memo)
     tenant = current_tenant()
     return LedgerEntry.objects.create(
         partner=partner,
@@ -375,17 +388,32 @@ def ledger_correct(
     )
 
 
+def statement_check(*, partner: Partner, period_start: date, period_end: date) -> None:
+    """Raise IncentiveError for a period a statement may not cover: backwards, or overlapping one of the
+    partner's statements (an entry would be paid twice)."""
+    if period_end < period_start:
+        raise IncentiveError(_("The period ends before it starts."))
+    overlapping = PayoutStatement.objects.filter(
+        partner=partner, period_start__lte=period_end, period_end__gte=period_start
+    )
+    if overlapping.filter(period_start=period_start, period_end=period_end).exists():
+        raise IncentiveError(_("A statement for this partner and period exists already."))
+    if overlapping.exists():
+        raise IncentiveError(
+            _(
+                "A statement of this partner covers part of this period already: its entries would be paid "
+                "twice."
+            )
+        )
+
+
 @transaction.atomic
 def statement_create(
     *, partner: Partner, period_start: date, period_end: date, acting_user: User | None
 ) -> PayoutStatement:
     """A draft payout statement of a partner's ledger entries dated in the period."""
-    if period_end < period_start:
-        raise IncentiveError(_("The period ends before it starts."))
-    if PayoutStatement.objects.filter(
-        partner=partner, period_start=period_start, period_end=period_end
-    ).exists():
-        raise IncentiveError(_("A statement for this partner and period exists already."))
+    Partner.objects.select_for_update().filter(pk=partner.pk).first()  # one statement at a time per partner
+    statement_check(partner=partner, period_start=period_start, period_end=period_end)
     statement = PayoutStatement(
         partner=partner, period_start=period_start, period_end=period_end, currency=current_tenant().currency
     )

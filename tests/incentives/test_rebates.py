@@ -49,6 +49,9 @@ def test_a_won_deal_accrues_the_rebate_at_the_tier_rate_on_the_close_date_once(
 
 
 def test_the_ledger_is_append_only_and_corrections_are_new_entries(cast, acme_scope):
+    services.ledger_correct(
+        partner=cast.acme.partner, amount=Decimal("80"), memo="Spiff.", acting_user=cast.acme.tenant_admin
+    )
     entry = services.ledger_correct(
         partner=cast.acme.partner,
         amount=Decimal("-50"),
@@ -123,6 +126,39 @@ def test_a_second_statement_for_the_same_period_is_refused(cast, acme_scope):
             partner=cast.acme.partner, period_start=today, period_end=today, acting_user=None
         )
     assert PayoutStatement.objects.count() == 1
+
+
+def test_an_overlapping_statement_is_refused_on_the_admins_form_and_nothing_is_written(cast):
+    today = datetime.date.today()
+    with tenant_scope(cast.tenant):
+        services.statement_create(
+            partner=cast.acme.partner,
+            period_start=today - datetime.timedelta(days=30),
+            period_end=today,
+            acting_user=None,
+        )
+    response = client_for(cast.acme.tenant_admin).post(
+        "/admin/incentives/payoutstatement/add/",
+        {
+            "partner": cast.acme.partner.pk,
+            "period_start": today,
+            "period_end": today + datetime.timedelta(days=9),
+        },
+    )
+    assert response.status_code == 200
+    assert "its entries would be paid twice" in response.content.decode()
+    with tenant_scope(cast.tenant):
+        assert PayoutStatement.objects.count() == 1
+
+
+def test_a_correction_of_nothing_or_below_a_zero_balance_is_refused_on_the_admins_form(cast):
+    admin = client_for(cast.acme.tenant_admin)
+    form = {"partner": cast.acme.partner.pk, "entry_date": datetime.date.today(), "memo": "Clawback."}
+    for amount, message in (("0", "other than zero"), ("-10", "below zero")):
+        response = admin.post("/admin/incentives/ledgerentry/add/", {**form, "amount": amount})
+        assert response.status_code == 200 and message in response.content.decode()
+    with tenant_scope(cast.tenant):
+        assert not LedgerEntry.objects.exists()
 
 
 def test_a_deal_won_by_another_tenant_never_reaches_this_ledger(cast):
