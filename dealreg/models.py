@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enablement.storage import private_storage
 from partners.models import Partner
 from prm.models import CURRENCY_CHOICES, domain_validator
 from prm.tenancy import TenantOwnedModel, scoped_manager
@@ -364,7 +365,8 @@ class DealAttachment(TenantOwnedModel):
     deal = models.ForeignKey(
         Deal, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("deal")
     )
-    file = models.FileField(_("file"), upload_to=attachment_path)
+    # The program's private storage (enablement.storage): no URL serves it; attachment_download does.
+    file = models.FileField(_("file"), storage=private_storage, upload_to=attachment_path)
     name = models.CharField(_("file name"), max_length=200)
     extension = models.CharField(_("type"), max_length=8)
     size = models.PositiveIntegerField(_("size"))

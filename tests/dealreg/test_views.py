@@ -302,6 +302,12 @@ def test_a_partner_attaches_a_file_which_only_people_who_see_the_deal_download(
     assert url in client.get(response["Location"]).content.decode()
     download = client.get(url)
     assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    # Kept in the private storage no URL serves, and never rendered in the portal's origin.
+    assert (settings.PRM_PRIVATE_MEDIA_ROOT / attachment.file.name).read_bytes() == PDF
+    assert not (tmp_path / attachment.file.name).exists()
+    assert (
+        download["X-Content-Type-Options"] == "nosniff" and "sandbox" in download["Content-Security-Policy"]
+    )
     assert client_for(cast.manager).get(url).status_code == 200
     assert client_for(cast.other_partner_user).get(url).status_code == 404
     assert client_for(cast.outsider, host="globex.localhost").get(url).status_code == 404
