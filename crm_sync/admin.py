@@ -277,7 +277,8 @@ class MirroredRecordAdmin(ReadOnlyModelAdmin):
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
-        name_records([obj])
+        if obj is not None:
+            name_records([obj])
         return obj
 
     @admin.display(description=_("record"))

@@ -398,7 +398,10 @@ def apply_record(
         return
     if cache is not None:
         # The page was read a while ago: decide on the record's and its outbox's state as they are now.
-        record = declared.model.objects.get(pk=record.pk)
+        record = declared.model.objects.filter(pk=record.pk).first()
+        if record is None:  # deleted in the portal since: its delete goes to the CRM, nothing to apply
+            result.unchanged += 1
+            return
         differing = [
             m
             for m in differing

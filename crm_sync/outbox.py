@@ -450,11 +450,6 @@ def _delete_chunk(
     """Delete the CRM records of up to COLLECTION_LIMIT records deleted in the portal: their CRM Ids by
     external ID in one query, then one sObject Collections delete; a record the CRM lacks is done."""
     ext = declared.external_id_field
-    unknown = [entry for entry in chunk if not entry.external_id]
-    _mark_sent(unknown, claim_time, note=DELETED_NOTE)
-    chunk = [entry for entry in chunk if entry.external_id]
-    if not chunk:
-        return
     wanted = _soql_list([entry.external_id for entry in chunk])
     soql = f"SELECT Id, {ext} FROM {declared.crm_object} WHERE {ext} IN ({wanted})"
     result.calls += 1
@@ -695,7 +690,14 @@ def _send_bulk_job(
     try:
         outcomes = with_fresh_session(connection, call)
     except CRMError as failure:
-        _call_failed(connection, declared, ready, claim_time, result, failure)
+        try:
+            _call_failed(connection, declared, ready, claim_time, result, failure)
+        except _Halt as halt:
+            # Refused whole (REQUEST_LIMIT_EXCEEDED): the rows wait as they were, not for a lease to end.
+            if halt.paused:
+                for entry, _body in ready:
+                    _release(entry, claim_time, {})
+            raise
     by_external_id = {body[ext]: entry for entry, body in ready}
     now = timezone.now()
     sent: list[OutboxEntry] = []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from django.conf import settings
+from redis.exceptions import LockError
 
 from crm_sync import inbound, outbox
 from prm.celery import _redis, app, tenant_task
@@ -65,13 +67,15 @@ POLL_LOCK_SECONDS = 300
 @tenant_task()
 def crm_poll(tenant) -> None:
     """Read the tenant's CRM changes back and apply what the CRM owns (crm_sync.inbound)."""
-    key = f"{settings.PRM_CACHE_KEY_PREFIX}:crm-poll:{tenant.pk}"
-    if not _redis().set(key, 1, nx=True, ex=POLL_LOCK_SECONDS):
+    # redis-py's lock holds a token of its own: a poll that outlived the lock never frees the next one's.
+    lock = _redis().lock(f"{settings.PRM_CACHE_KEY_PREFIX}:crm-poll:{tenant.pk}", timeout=POLL_LOCK_SECONDS)
+    if not lock.acquire(blocking=False):
         return
     try:
         polled = inbound.inbound_poll(tenant=tenant)
     finally:
-        _redis().delete(key)
+        with contextlib.suppress(LockError):  # expired meanwhile, perhaps taken by the next poll: theirs
+            lock.release()
     if polled.fetched or polled.errors:
         logger.info(
             "crm poll: %d read, %d applied, %d flagged, %d crm-only, %d unlinked%s",

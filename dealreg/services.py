@@ -514,12 +514,18 @@ def deal_apply_crm_update(*, record: Deal, values: dict[str, Any], acting_user: 
             if target == DealStatus.LOST and deal.status == DealStatus.EXPIRED:
                 target = None
         elif path == "amount":
+            if value is None or value == "":
+                errors["amount"] = _("The CRM amount %(value)s is negative or empty.") % {"value": value}
+                continue
             try:
                 amount = Decimal(str(value))
             except (ArithmeticError, ValueError):
                 errors["amount"] = _("The CRM amount %(value)s is not a number.") % {"value": value}
                 continue
-            if value is None or amount < 0:
+            if not amount.is_finite():
+                errors["amount"] = _("The CRM amount %(value)s is not a number.") % {"value": value}
+                continue
+            if amount < 0:
                 errors["amount"] = _("The CRM amount %(value)s is negative or empty.") % {"value": value}
                 continue
             deal.amount = amount.quantize(Decimal("0.01"))

@@ -258,7 +258,7 @@ def certification_reminders_send(*, now=None) -> int:
         due = (
             CertificationAward.objects.valid_on(now)
             .filter(expires_at__lte=now + timedelta(days=days), **{f"{field}__isnull": True})
-            .select_related("certification", "user", "partner")
+            .select_related("certification", "user", "partner", "tenant")
         )
         for award in due:
             with transaction.atomic():

@@ -12,6 +12,8 @@ from onboarding.models import (
     PlanTask,
     TaskStatus,
 )
+from onboarding.services import OnboardingError
+from prm.admin_actions import apply_each, report
 from prm.admin_sites import (
     ReadOnlyInline,
     ReadOnlyModelAdmin,
@@ -142,11 +144,12 @@ class OnboardingTaskAdmin(TenantModelAdmin):
 
     def _apply(self, request, queryset, service, done_message):
         waiting = list(queryset.filter(status=TaskStatus.AWAITING_SIGNOFF))
-        for task in waiting:
-            service(task=task, acting_user=request.user)
+        # A task another manager decided meanwhile is refused by the service and reported; the rest go on.
+        done, refusals = apply_each(
+            waiting, lambda task: service(task=task, acting_user=request.user), refused=(OnboardingError,)
+        )
+        report(self, request, done, refusals, done_message=done_message)
         skipped = queryset.count() - len(waiting)
-        if waiting:
-            self.message_user(request, done_message(len(waiting)), messages.SUCCESS)
         if skipped:
             self.message_user(
                 request,

@@ -256,3 +256,15 @@ def test_approving_a_deal_without_a_domain_reuses_the_account_of_the_same_name(c
     deal = services.deal_approve(deal=deal, acting_user=cast.manager)
     assert deal.customer == account
     assert CustomerAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", [None, "", "NaN", "Infinity", "-5", "lots"])
+def test_a_crm_amount_the_deal_cannot_take_is_refused_and_changes_nothing(cast, acme_scope, value):
+    deal = services.deal_approve(
+        deal=register(cast.acme.partner, cast.partner_user), acting_user=cast.manager
+    )
+    before = Deal.objects.get(pk=deal.pk).amount
+    with pytest.raises(ValidationError) as refused:
+        services.deal_apply_crm_update(record=deal, values={"amount": value})
+    assert "amount" in refused.value.message_dict
+    assert Deal.objects.get(pk=deal.pk).amount == before
