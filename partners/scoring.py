@@ -37,17 +37,23 @@ def criterion_met(
     return False
 
 
-def fit_score(application: PartnerApplication) -> tuple[int | None, list[dict]]:
+def active_criteria() -> list[IdealPartnerCriterion]:
+    """The tenant's criteria that count, for fit_score (read once when scoring many applications)."""
+    return list(IdealPartnerCriterion.objects.filter(is_active=True, weight__gt=0).select_related("question"))
+
+
+def fit_score(
+    application: PartnerApplication, criteria: list[IdealPartnerCriterion] | None = None
+) -> tuple[int | None, list[dict]]:
     """(score 0-100, reasons) for a saved application; (None, []) while the tenant has no criteria.
 
-    The score is the share of the active criteria's total weight that the application meets.
+    The score is the share of the active criteria's total weight that the application meets. Pass
+    `criteria` (active_criteria()) when scoring many; prefetch their specialisations too.
     """
-    criteria = list(
-        IdealPartnerCriterion.objects.filter(is_active=True, weight__gt=0).select_related("question")
-    )
+    criteria = active_criteria() if criteria is None else criteria
     if not criteria:
         return None, []
-    specialisation_ids = set(application.specialisations.values_list("id", flat=True))
+    specialisation_ids = {s.id for s in application.specialisations.all()}
     total = sum(c.weight for c in criteria)
     reasons, met_weight = [], 0
     for criterion in criteria:

@@ -235,10 +235,14 @@ def application_rescore(*, application: PartnerApplication) -> PartnerApplicatio
 
 
 def applications_rescore_pending() -> int:
-    """Score every pending application again, after the ideal partner profile changed; returns how many."""
-    pending = list(PartnerApplication.objects.pending())
+    """Score every pending application again, after the ideal partner profile changed; returns how many.
+    A fixed number of queries however many are pending: the criteria and specialisations read once, the
+    scores written in one bulk update."""
+    criteria = scoring.active_criteria()
+    pending = list(PartnerApplication.objects.pending().prefetch_related("specialisations"))
     for application in pending:
-        application_rescore(application=application)
+        application.fit_score, application.fit_reasons = scoring.fit_score(application, criteria)
+    PartnerApplication.objects.bulk_update(pending, ["fit_score", "fit_reasons"], batch_size=500)
     return len(pending)
 
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from partners import services
@@ -349,6 +351,19 @@ def test_changing_the_ideal_partner_profile_in_the_admin_rescores_pending_applic
         # Half Fit met 50 of 100; without the region's 30 it meets 50 of 70.
         assert PartnerApplication.objects.get(company_name="Half Fit").fit_score == 71
         assert PartnerApplication.objects.get(pk=decided.pk).fit_score == decided.fit_score
+
+
+def test_rescoring_reads_and_writes_in_the_same_number_of_queries_however_many_wait(
+    queue, django_assert_num_queries
+):
+    with tenant_scope(queue.tenant), CaptureQueriesContext(connection) as three:
+        assert services.applications_rescore_pending() == 3
+    for n in range(7):
+        submit(queue, company_name=f"More {n}", website=f"https://more-{n}.example")
+    with tenant_scope(queue.tenant), django_assert_num_queries(len(three.captured_queries)):
+        assert services.applications_rescore_pending() == 10
+    with tenant_scope(queue.tenant):
+        assert PartnerApplication.objects.get(company_name="Half Fit").fit_score == 50
 
 
 def test_the_partner_page_shows_staff_the_application_and_everyone_the_profile(program):
