@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import slugify
@@ -197,10 +197,11 @@ def application_submit(
     """Record an application from the public form, score it against the ideal partner profile, and confirm
     it to the applicant. Raises RecruitmentError when the company's domain already applied."""
     domain = website_domain_of(website)
+    taken = RecruitmentError(
+        {"website": _("An application for this company already exists. We will be in touch.")}
+    )
     if application_domain_taken(domain):
-        raise RecruitmentError(
-            {"website": _("An application for this company already exists. We will be in touch.")}
-        )
+        raise taken
     application = PartnerApplication(
         company_name=company_name.strip(),
         website=website.strip(),
@@ -217,7 +218,11 @@ def application_submit(
     )
     application.tenant = partner_type.tenant
     application.full_clean()
-    application.save()
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError as twice:  # the same company's application saved in between (a double submit)
+        raise taken from twice
     application.specialisations.set(specialisations)
     application_rescore(application=application)
     if send_confirmation:

@@ -384,3 +384,14 @@ def test_the_queue_says_how_long_an_application_waits_in_the_readers_language(qu
     assert "1 week, 2 days ago" in client.get("/applications/").content.decode().replace("\xa0", " ")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
     assert "1 Woche, 2 Tage her" in client.get("/applications/").content.decode().replace("\xa0", " ")
+
+
+def test_a_double_submit_that_passes_the_check_twice_still_makes_one_application(program, monkeypatch):
+    submit(program, company_name="Twice", website="https://twice.example")
+    # The second request checked before the first had saved: the database's constraint decides.
+    monkeypatch.setattr(services, "application_domain_taken", lambda domain: False)
+    monkeypatch.setattr(PartnerApplication, "validate_constraints", lambda self, exclude=None: None)
+    with pytest.raises(services.RecruitmentError, match="already exists"):
+        submit(program, company_name="Twice", website="https://twice.example")
+    with tenant_scope(program.tenant):
+        assert PartnerApplication.objects.filter(website_domain="twice.example").count() == 1
