@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, F
@@ -119,9 +120,23 @@ def _describe_application(application: PartnerApplication) -> str:
     return text + ")"
 
 
+class PartnerApplicationForm(forms.ModelForm):
+    # No Meta: the admin builds the fields. A corrected website must not name a company that applied.
+
+    def clean_website(self):
+        website = self.cleaned_data.get("website", "")
+        domain = services.website_domain_of(website)
+        others = PartnerApplication.objects.filter(website_domain=domain).exclude(pk=self.instance.pk)
+        if domain and (others.exists() or Partner.objects.filter(website_domain=domain).exists()):
+            raise forms.ValidationError(_("Another application or partner has this company's domain."))
+        return website
+
+
 @admin.register(PartnerApplication, site=tenant_admin_site)
 class PartnerApplicationAdmin(TenantModelAdmin):
     """The review queue in the admin: fit score, filters, and approve/reject actions with a reason."""
+
+    form = PartnerApplicationForm
 
     list_display = [
         "company_name",

@@ -105,3 +105,29 @@ def test_correcting_a_pending_application_in_the_admin_rescores_it(program):
     with tenant_scope(program.tenant):
         application.refresh_from_db()
         assert (application.fit_score, application.website_domain) == (100, "fjord.example")
+
+
+def test_correcting_a_website_to_a_domain_that_applied_already_is_a_field_error(program):
+    submit(program, company_name="Taken Co", website="https://taken.example")
+    application = submit(program, company_name="Fjord Systems", website="https://fjord.example")
+    with tenant_scope(program.tenant):
+        reseller = application.partner_type
+    response = signed_in(program.manager, program.host).post(
+        f"/admin/partners/partnerapplication/{application.pk}/change/",
+        {
+            "company_name": "Fjord Systems",
+            "website": "https://www.taken.example/about",
+            "partner_type": reseller.pk,
+            "country": "NO",
+            "region": "EMEA",
+            "employee_count": "120",
+            "contact_name": "Ingrid Berg",
+            "contact_email": "ingrid@fjord-systems.example",
+            "contact_phone": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "Another application or partner has this company" in response.content.decode()
+    with tenant_scope(program.tenant):
+        application.refresh_from_db()
+        assert application.website_domain == "fjord.example"
