@@ -146,18 +146,6 @@ class TierEvaluation(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.partner}: {self.get_recommendation_display()}"
 
-    def numbers(self) -> dict:
-        """The figures behind the evaluation, as a TierChange keeps them."""
-        return {
-            "won_revenue": str(self.won_revenue),
-            "deals_won": self.deals_won,
-            "certified_people": self.certified_people,
-            "onboarding_complete": self.onboarding_complete,
-            "agreement_current": self.agreement_current,
-            "deals_left_out": self.deals_left_out,
-            "evaluated_at": self.evaluated_at.isoformat(),
-        }
-
 
 class PartnerTier(Partner):
     """Partners as the tier admin lists them (a proxy: moves go through incentives' services)."""

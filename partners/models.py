@@ -271,15 +271,6 @@ class QuestionKind(models.TextChoices):
     CHOICE = "choice", _("One of a list")
 
 
-class QualifyingQuestionQuerySet(models.QuerySet):
-    def for_partner_type(self, partner_type):
-        """Active questions asked of applicants of `partner_type` (questions without types ask everyone)."""
-        qs = self.filter(is_active=True)
-        if partner_type is None:
-            return qs.filter(partner_types__isnull=True)
-        return qs.filter(Q(partner_types__isnull=True) | Q(partner_types=partner_type)).distinct()
-
-
 class QualifyingQuestion(TenantOwnedModel):
     """One of the tenant's own questions on the public application form, for some or all partner types."""
 
@@ -306,7 +297,7 @@ class QualifyingQuestion(TenantOwnedModel):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects = scoped_manager(manager_class=models.Manager.from_queryset(QualifyingQuestionQuerySet))
+    objects = scoped_manager()
 
     class Meta:
         ordering = ["position", "id"]

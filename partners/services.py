@@ -434,9 +434,6 @@ def partner_colleague_deactivate(*, link: PartnerMembership, acting_user: User) 
     return link
 
 
-PROFILE_PARTS = ("description", "employee_count", "specialisations")
-
-
 @transaction.atomic
 def partner_profile_update(
     *,
