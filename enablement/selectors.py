@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -100,8 +100,11 @@ def get_award_by_code(code: str) -> CertificationAward:
     return award
 
 
-def certifications_with_courses():
-    return Certification.objects.prefetch_related("courses")
+def certifications_with_courses(courses=None):
+    """Certifications with their courses: those of `courses` only when given (what the reader may see)."""
+    if courses is None:
+        return Certification.objects.prefetch_related("courses")
+    return Certification.objects.prefetch_related(Prefetch("courses", queryset=courses))
 
 
 # --- certified people (for tier rules) ---------------------------------------------------------------------

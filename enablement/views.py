@@ -239,7 +239,10 @@ def certification_list(request):
         {
             "partner": partner,
             "awards": [(award, award.is_valid(now)) for award in awards],
-            "certifications": selectors.certifications_with_courses(),
+            # A course outside the partner's audience is a 404: its title is not listed either.
+            "certifications": selectors.certifications_with_courses(
+                selectors.courses_visible_to(request.membership, partner)
+            ),
         },
     )
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from enablement import selectors, services, tasks
 from enablement.models import CertificationAward, Course, CourseProgress
+from partners.models import Tier
 from prm.tenancy import tenant_scope
 from tests.enablement.conftest import signed_in
 from tests.enablement.samples import sample_award
@@ -175,3 +176,15 @@ def test_the_reminder_speaks_the_tenants_language(cast, expiring, mailoutbox):
     assert run_reminders(cast, timezone.now()) == 1
     assert mailoutbox[0].subject == "[Acme] Ihr Zertifikat acme certified seller läuft in 20 Tagen ab"
     assert "Bestehen Sie seine Kurse erneut" in mailoutbox[0].body
+
+
+def test_the_certifications_page_names_only_courses_the_partner_may_open(cast, content):
+    with tenant_scope(cast.tenant):
+        course = Course.objects.get(title="acme foundations")
+        hidden = Course.objects.create(title="Platinum-only masterclass", is_published=True)
+        hidden.audience_tiers.set([Tier.objects.get(slug="platinum")])
+        course.certifications.first().courses.add(hidden)
+    partner_page = signed_in(cast.partner_user).get("/enablement/certifications/").content.decode()
+    assert "acme foundations" in partner_page and "Platinum-only masterclass" not in partner_page
+    staff_page = signed_in(cast.manager).get("/enablement/certifications/").content.decode()
+    assert "Platinum-only masterclass" in staff_page
